@@ -63,6 +63,13 @@ void jvq_softmax(float* x, int64_t n, int64_t len);
 void jvq_rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int32_t* pos, const float* inv_freq, int32_t style);
 /* gate[i] = silu(gate[i]) * up[i] for n elements. */
 void jvq_silu_mul(float* gate, const float* up, int64_t n);
+/* x[i] += y[i] for n elements (residual connections). */
+void jvq_add(float* x, const float* y, int64_t n);
+/* Causal grouped-query attention for n_q queries at absolute positions q_pos0 .. q_pos0+n_q-1:
+ * q is [n_q x n_heads x head_dim], k and v are caches [>= q_pos0+n_q rows x n_kv_heads x head_dim]
+ * holding every position up to the last query; query head h reads KV head h / (n_heads/n_kv_heads).
+ * out[t, h, :] = softmax_j<=q_pos0+t (scale * q[t,h]·k[j,g]) · v[j,g], f32 with max subtraction. */
+void jvq_attention(float* out, const float* q, const float* k, const float* v, int64_t n_q, int64_t q_pos0, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale);
 
 /* ---- mission kernels ---- */
 /* h[j] += sum_t x[t,j]^2 over t < n_tokens, for a d-wide activation block (float64 accumulators). */

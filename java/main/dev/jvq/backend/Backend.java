@@ -44,6 +44,13 @@ public interface Backend extends AutoCloseable {
     /** gate = silu(gate) * up. */
     void siluMul(MemorySegment gate, MemorySegment up, long n);
 
+    /** x += y. */
+    void add(MemorySegment x, MemorySegment y, long n);
+
+    /** Causal GQA attention of nQ queries at positions qPos0.. over the K/V caches; see jvq.h. */
+    void attention(MemorySegment out, MemorySegment q, MemorySegment k, MemorySegment v, long nQ, long qPos0,
+            long nHeads, long nKvHeads, long headDim, float scale);
+
     // ---- mission kernels ----
 
     /** h[d] (f64) += Σ_t x[t, j]². */
