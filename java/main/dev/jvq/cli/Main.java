@@ -22,6 +22,7 @@ public final class Main implements Callable<Integer> {
     /** Every command of the CLI, in the order `jvq --help` lists them. */
     static final Class<?>[] COMMANDS = {
         InspectCommand.class,
+        BackendsCommand.class,
     };
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
