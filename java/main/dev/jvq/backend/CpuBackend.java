@@ -1,0 +1,337 @@
+package dev.jvq.backend;
+
+import static dev.jvq.backend.ffi.jvq_h.*;
+
+import dev.jvq.backend.ffi.NativeLibrary;
+import dev.jvq.tensor.DType;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The CPU backend: every kernel is a call into libjvq.so (native/src, OpenMP) through the FFM
+ * bindings in {@link dev.jvq.backend.ffi.jvq_h}, on the caller's segments in place.
+ *
+ * <p>The C kernels trust their pointers, so each method first checks that the segments are native,
+ * large enough for the sizes given, and writable where the kernel writes: a mistake becomes an
+ * {@link IllegalArgumentException} naming the argument, not a crash of the JVM. (What cannot be
+ * checked cheaply per call — VQ codes below k, sparse indices sorted — is the file reader's job; the
+ * kernels stay memory-safe regardless: see native/src/vq.c.)
+ */
+public final class CpuBackend implements Backend {
+
+    private static final long F32 = 4, F16 = 2, F64 = 8, I32 = 4, I64 = 8;
+
+    /** Loads the native library (a {@link dev.jvq.JvqException} saying why when it cannot). */
+    public CpuBackend() {
+        NativeLibrary.lookup();
+    }
+
+    /** Bounds the threads kernels use; 0 means all cores. */
+    public void setThreads(int n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("threads must be >= 0 (0 = all cores): " + n);
+        }
+        jvq_set_num_threads(n);
+    }
+
+    /** Threads kernels use now. */
+    public int threads() {
+        return jvq_max_threads();
+    }
+
+    /** Compiler and vector ISA of the loaded library, e.g. "gcc 12.2.0 avx2 fma f16c openmp 201511". */
+    public String buildInfo() {
+        return jvq_build_info().reinterpret(Long.MAX_VALUE).getString(0);
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public String describe() {
+        return "cpu: " + cpuModel() + ", " + threads() + " threads, libjvq " + buildInfo();
+    }
+
+    private static String cpuModel() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) {
+                    return line.substring(line.indexOf(':') + 1).trim();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // Not Linux or not readable: the model name is decoration only.
+        }
+        return System.getProperty("os.arch");
+    }
+
+    // ---- dense linear algebra ----
+
+    @Override
+    public void gemv(DType wtype, MemorySegment w, MemorySegment x, MemorySegment y, long rows, long cols) {
+        int code = weightCode(wtype);
+        dims("rows", rows, "cols", cols);
+        in(w, "w", mul(rows, cols, wtype.bytes));
+        in(x, "x", mul(cols, F32));
+        out(y, "y", mul(rows, F32));
+        check(jvq_gemv(code, w, x, y, rows, cols), "gemv");
+    }
+
+    @Override
+    public void gemm(DType wtype, MemorySegment w, MemorySegment x, MemorySegment y, long n, long rows, long cols) {
+        int code = weightCode(wtype);
+        dims("n", n, "rows", rows, "cols", cols);
+        in(w, "w", mul(rows, cols, wtype.bytes));
+        in(x, "x", mul(n, cols, F32));
+        out(y, "y", mul(n, rows, F32));
+        check(jvq_gemm(code, w, x, y, n, rows, cols), "gemm");
+    }
+
+    @Override
+    public void sgemm(MemorySegment a, MemorySegment b, MemorySegment c, long m, long n, long k, boolean accumulate) {
+        dims("m", m, "n", n, "k", k);
+        in(a, "a", mul(m, k, F32));
+        in(b, "b", mul(k, n, F32));
+        out(c, "c", mul(m, n, F32));
+        jvq_sgemm(a, b, c, m, n, k, accumulate ? 1 : 0);
+    }
+
+    // ---- transformer element-wise ----
+
+    @Override
+    public void rmsnorm(MemorySegment out, MemorySegment x, MemorySegment w, long n, long dim, float eps) {
+        dims("n", n, "dim", dim);
+        in(x, "x", mul(n, dim, F32));
+        in(w, "w", mul(dim, F32));
+        out(out, "out", mul(n, dim, F32));
+        jvq_rmsnorm(out, x, w, n, dim, eps);
+    }
+
+    @Override
+    public void softmax(MemorySegment x, long n, long len) {
+        dims("n", n, "len", len);
+        out(x, "x", mul(n, len, F32));
+        jvq_softmax(x, n, len);
+    }
+
+    @Override
+    public void rope(MemorySegment x, long nTokens, long nHeads, long headDim, MemorySegment pos,
+            MemorySegment invFreq, RopeStyle style) {
+        dims("nTokens", nTokens, "nHeads", nHeads, "headDim", headDim);
+        if (headDim % 2 != 0) {
+            throw new IllegalArgumentException("rope: headDim must be even: " + headDim);
+        }
+        out(x, "x", mul(nTokens, nHeads, headDim * F32));
+        in(pos, "pos", mul(nTokens, I32));
+        in(invFreq, "invFreq", mul(headDim / 2, F32));
+        jvq_rope(x, nTokens, nHeads, headDim, pos, invFreq, style.nativeCode);
+    }
+
+    @Override
+    public void siluMul(MemorySegment gate, MemorySegment up, long n) {
+        dims("n", n);
+        out(gate, "gate", mul(n, F32));
+        in(up, "up", mul(n, F32));
+        jvq_silu_mul(gate, up, n);
+    }
+
+    @Override
+    public void add(MemorySegment x, MemorySegment y, long n) {
+        dims("n", n);
+        out(x, "x", mul(n, F32));
+        in(y, "y", mul(n, F32));
+        jvq_add(x, y, n);
+    }
+
+    @Override
+    public void attention(MemorySegment out, MemorySegment q, MemorySegment k, MemorySegment v, long nQ, long qPos0,
+            long nHeads, long nKvHeads, long headDim, float scale) {
+        dims("nQ", nQ, "qPos0", qPos0, "nHeads", nHeads, "nKvHeads", nKvHeads, "headDim", headDim);
+        if (nKvHeads == 0 || nHeads % nKvHeads != 0) {
+            throw new IllegalArgumentException(
+                    "attention: nHeads (" + nHeads + ") must be a positive multiple of nKvHeads (" + nKvHeads + ")");
+        }
+        long qBytes = mul(nQ, nHeads, headDim * F32);
+        long kvBytes = mul(qPos0 + nQ, nKvHeads, headDim * F32);
+        in(q, "q", qBytes);
+        in(k, "k", kvBytes);
+        in(v, "v", kvBytes);
+        out(out, "out", qBytes);
+        jvq_attention(out, q, k, v, nQ, qPos0, nHeads, nKvHeads, headDim, scale);
+    }
+
+    // ---- mission kernels ----
+
+    @Override
+    public void hessianDiagAccumulate(MemorySegment h, MemorySegment x, long nTokens, long d) {
+        dims("nTokens", nTokens, "d", d);
+        out(h, "h", mul(d, F64));
+        in(x, "x", mul(nTokens, d, F32));
+        jvq_hessian_diag_accumulate(h, x, nTokens, d);
+    }
+
+    @Override
+    public void kmeansAssign(MemorySegment v, long m, MemorySegment c, long k, long b, MemorySegment idx,
+            MemorySegment dist2, MemorySegment sums, MemorySegment counts) {
+        dims("m", m, "k", k, "b", b);
+        if (k == 0 || b == 0) {
+            throw new IllegalArgumentException("kmeansAssign: needs k >= 1 centroids of length b >= 1 (k=" + k
+                    + ", b=" + b + ")");
+        }
+        if (MemorySegment.NULL.equals(sums) != MemorySegment.NULL.equals(counts)) {
+            throw new IllegalArgumentException("kmeansAssign: sums and counts must both be given or both be NULL");
+        }
+        in(v, "v", mul(m, b, F32));
+        in(c, "c", mul(k, b, F32));
+        out(idx, "idx", mul(m, I32));
+        optionalOut(dist2, "dist2", mul(m, F32));
+        optionalOut(sums, "sums", mul(k, b, F64));
+        optionalOut(counts, "counts", mul(k, I64));
+        jvq_kmeans_assign(v, m, c, k, b, idx, dist2, sums, counts);
+    }
+
+    @Override
+    public void sparseScatter(MemorySegment dst, long row0, long nrows, long cols, MemorySegment flatIdx,
+            MemorySegment val, long nnz, MemorySegment rowScale) {
+        dims("row0", row0, "nrows", nrows, "cols", cols, "nnz", nnz);
+        out(dst, "dst", mul(nrows, cols, F32));
+        sparse(flatIdx, val, nnz);
+        optionalIn(rowScale, "rowScale", mul(row0 + nrows, F16));
+        jvq_sparse_scatter(dst, row0, nrows, cols, flatIdx, val, nnz, rowScale);
+    }
+
+    @Override
+    public void vqGemv(MemorySegment codes, int bits, MemorySegment codebook, long k, long b, MemorySegment rowScale,
+            MemorySegment flatIdx, MemorySegment val, long nnz, MemorySegment x, MemorySegment y, long rows,
+            long cols) {
+        vqLayout(codes, bits, codebook, k, b, rowScale, flatIdx, val, nnz, rows, cols);
+        in(x, "x", mul(cols, F32));
+        out(y, "y", mul(rows, F32));
+        jvq_vq_gemv(codes, bits, codebook, k, b, rowScale, flatIdx, val, nnz, x, y, rows, cols);
+    }
+
+    @Override
+    public void vqDequantRows(MemorySegment codes, int bits, MemorySegment codebook, long k, long b,
+            MemorySegment rowScale, MemorySegment flatIdx, MemorySegment val, long nnz, MemorySegment dst, long row0,
+            long nrows, long cols) {
+        dims("row0", row0, "nrows", nrows);
+        if (row0 + nrows > Long.MAX_VALUE / Math.max(cols, 1)) {
+            throw new IllegalArgumentException("vqDequantRows: row range too large");
+        }
+        // The layout's row count is only known to be at least row0 + nrows.
+        vqLayout(codes, bits, codebook, k, b, rowScale, flatIdx, val, nnz, row0 + nrows, cols);
+        out(dst, "dst", mul(nrows, cols, F32));
+        jvq_vq_dequant_rows(codes, bits, codebook, k, b, rowScale, flatIdx, val, nnz, dst, row0, nrows, cols);
+    }
+
+    @Override
+    public void close() {
+        // Nothing to release: the library stays loaded for the life of the process.
+    }
+
+    // ---- argument checks ----
+
+    /** Bytes of a VQ code stream of {@code vectors} codes at {@code bits} bits, with its 8-byte padding. */
+    public static long codeStreamBytes(long vectors, int bits) {
+        return Math.addExact(Math.ceilDiv(Math.multiplyExact(vectors, (long) bits), 8L), 8L);
+    }
+
+    private static void vqLayout(MemorySegment codes, int bits, MemorySegment codebook, long k, long b,
+            MemorySegment rowScale, MemorySegment flatIdx, MemorySegment val, long nnz, long rows, long cols) {
+        dims("k", k, "b", b, "rows", rows, "cols", cols, "nnz", nnz);
+        if (bits < 1 || bits > 24) {
+            throw new IllegalArgumentException("VQ code width must be 1..24 bits: " + bits);
+        }
+        if (k == 0 || b == 0) {
+            throw new IllegalArgumentException("VQ codebook needs k >= 1 codewords of length b >= 1 (k=" + k
+                    + ", b=" + b + ")");
+        }
+        if (mul(rows, cols, 1) > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("VQ layer of " + rows + " x " + cols
+                    + " exceeds the int32 flat index of its sparse residuals");
+        }
+        long vectors = Math.ceilDiv(mul(rows, cols, 1), b);
+        in(codes, "codes", codeStreamBytes(vectors, bits));
+        in(codebook, "codebook", mul(k, b, F16));
+        optionalIn(rowScale, "rowScale", mul(rows, F16));
+        sparse(flatIdx, val, nnz);
+    }
+
+    private static void sparse(MemorySegment flatIdx, MemorySegment val, long nnz) {
+        if (nnz > 0) {
+            in(flatIdx, "flatIdx", mul(nnz, I32));
+            in(val, "val", mul(nnz, F16));
+        }
+    }
+
+    private static int weightCode(DType wtype) {
+        if (wtype.nativeCode < 0) {
+            throw new IllegalArgumentException("weights must be F32, F16 or BF16, not " + wtype);
+        }
+        return wtype.nativeCode;
+    }
+
+    private static void check(int status, String op) {
+        if (status != 0) {
+            throw new IllegalArgumentException(op + ": native kernel rejected its arguments (status " + status + ")");
+        }
+    }
+
+    private static void dims(Object... nameValue) {
+        for (int i = 0; i < nameValue.length; i += 2) {
+            long v = (Long) nameValue[i + 1];
+            if (v < 0) {
+                throw new IllegalArgumentException(nameValue[i] + " must be >= 0: " + v);
+            }
+        }
+    }
+
+    private static long mul(long a, long b) {
+        return Math.multiplyExact(a, b);
+    }
+
+    private static long mul(long a, long b, long c) {
+        return Math.multiplyExact(Math.multiplyExact(a, b), c);
+    }
+
+    private static void in(MemorySegment s, String what, long bytes) {
+        if (s == null) {
+            throw new IllegalArgumentException(what + ": null; pass MemorySegment.NULL for a NULL pointer");
+        }
+        if (bytes == 0) {
+            return;
+        }
+        if (s.equals(MemorySegment.NULL)) {
+            throw new IllegalArgumentException(what + ": NULL where " + bytes + " bytes are needed");
+        }
+        if (!s.isNative()) {
+            throw new IllegalArgumentException(what + ": a heap segment; native kernels need off-heap memory");
+        }
+        if (s.byteSize() < bytes) {
+            throw new IllegalArgumentException(what + ": " + s.byteSize() + " bytes but " + bytes + " are needed");
+        }
+    }
+
+    private static void out(MemorySegment s, String what, long bytes) {
+        in(s, what, bytes);
+        if (s.isReadOnly()) {
+            throw new IllegalArgumentException(what + ": read-only segment, but the kernel writes into it");
+        }
+    }
+
+    private static void optionalIn(MemorySegment s, String what, long bytes) {
+        if (s == null || !s.equals(MemorySegment.NULL)) {
+            in(s, what, bytes);
+        }
+    }
+
+    private static void optionalOut(MemorySegment s, String what, long bytes) {
+        if (s == null || !s.equals(MemorySegment.NULL)) {
+            out(s, what, bytes);
+        }
+    }
+}

@@ -1,0 +1,111 @@
+/*
+ * jvq_cpu.h — private helpers of the CPU kernels in native/src (not part of the ABI, not used by
+ * cuda/): the thread bound, the vector-ISA switch and a few SIMD building blocks.
+ *
+ * The vector path is AVX2 + FMA + F16C (JVQ_AVX2); without them every kernel falls back to plain C
+ * loops that compilers auto-vectorise. The Makefile builds with -march=native.
+ */
+#ifndef JVQ_CPU_H
+#define JVQ_CPU_H
+
+#include <stdint.h>
+#include "jvq.h"
+#include "jvq_math.h"
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#define JVQ_AVX2 1
+#include <immintrin.h>
+#endif
+
+/* Threads a kernel may use (the bound set by jvq_set_num_threads, else all cores). A process-wide
+ * value rather than omp_set_num_threads, whose setting only applies to the thread that called it
+ * and Java may call kernels from any thread. */
+int jvq_threads(void);
+
+/* Below this many multiply-adds a kernel runs on the calling thread: starting the team costs more. */
+#define JVQ_PARALLEL_MIN_WORK (1 << 15)
+
+static inline int jvq_threads_for(int64_t work) {
+    return work < JVQ_PARALLEL_MIN_WORK ? 1 : jvq_threads();
+}
+
+/* Rows [*r0, *r1) of n for part p of parts (contiguous, sizes differing by at most one). */
+static inline void jvq_split(int64_t n, int p, int parts, int64_t* r0, int64_t* r1) {
+    *r0 = n * p / parts;
+    *r1 = n * (p + 1) / parts;
+}
+
+#ifdef JVQ_AVX2
+static inline float jvq_hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline float jvq_hmax256(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* Eight f16 / bf16 values widened to f32 (exact). */
+static inline __m256 jvq_load8_f16(const uint16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)p));
+}
+
+static inline __m256 jvq_load8_bf16(const uint16_t* p) {
+    __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+#endif
+
+/* Dot product of two f32 vectors of length n. */
+static inline float jvq_dot_f32(const float* a, const float* b, int64_t n) {
+    int64_t j = 0;
+    float s = 0.0f;
+#ifdef JVQ_AVX2
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    for (; j + 16 <= n; j += 16) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j + 8), _mm256_loadu_ps(b + j + 8), a1);
+    }
+    for (; j + 8 <= n; j += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j), a0);
+    s = jvq_hsum256(_mm256_add_ps(a0, a1));
+#endif
+    for (; j < n; j++) s += a[j] * b[j];
+    return s;
+}
+
+/* y[0..n) += alpha * x[0..n). */
+static inline void jvq_axpy_f32(float* y, float alpha, const float* x, int64_t n) {
+    int64_t j = 0;
+#ifdef JVQ_AVX2
+    __m256 va = _mm256_set1_ps(alpha);
+    for (; j + 8 <= n; j += 8) _mm256_storeu_ps(y + j, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + j), _mm256_loadu_ps(y + j)));
+#endif
+    for (; j < n; j++) y[j] += alpha * x[j];
+}
+
+/* y[0..n) *= alpha. */
+static inline void jvq_scale_f32(float* y, float alpha, int64_t n) {
+    int64_t j = 0;
+#ifdef JVQ_AVX2
+    __m256 va = _mm256_set1_ps(alpha);
+    for (; j + 8 <= n; j += 8) _mm256_storeu_ps(y + j, _mm256_mul_ps(va, _mm256_loadu_ps(y + j)));
+#endif
+    for (; j < n; j++) y[j] *= alpha;
+}
+
+/* Index of the first element of the ascending array a[0..n) that is >= key (n if none). */
+static inline int64_t jvq_lower_bound_i32(const int32_t* a, int64_t n, int64_t key) {
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if ((int64_t)a[mid] < key) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+}
+
+#endif /* JVQ_CPU_H */

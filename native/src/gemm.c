@@ -1,0 +1,182 @@
+/* Cache-blocked matrix products.
+ *
+ * Both jvq_gemm (Y = X Wᵀ, W in f32/f16/bf16) and jvq_sgemm (C = A B) are the product
+ * C[m x n] (+)= A[m x k] B[k x n] where A's rows are contiguous in k; they differ only in how B is
+ * read. The driver packs a KC x NC block of B into f32 panels of NR columns (k-major, converted from
+ * the weight dtype and zero-padded), packs MR rows of A k-major, and runs an MR x NR register-tile
+ * micro-kernel that keeps the 6 x 16 block of C in 12 AVX2 accumulators: per k step it loads 2
+ * vectors of B and broadcasts 6 values of A for 12 FMAs. Threads own disjoint column blocks of C,
+ * so they never write the same memory. */
+#include <string.h>
+#include <omp.h>
+#include "jvq_cpu.h"
+
+#define MR 6    /* rows of A (tokens) per micro-tile */
+#define NR 16   /* columns of C (weight rows) per micro-tile */
+#define KC 256  /* depth of a packed block: an A tile (6 KiB) stays in L1 */
+#define NC 64   /* columns per packed B block (64 KiB, L2): sized for the stack of a Java thread */
+
+/* How B is stored. */
+enum b_layout { B_WEIGHT_T, B_ROW_MAJOR };
+
+typedef struct {
+    enum b_layout layout;
+    int32_t wtype;    /* B_WEIGHT_T: dtype of W (rows = n, cols = k) */
+    const void* b;
+    int64_t n, k;
+} b_source;
+
+/* Packs B[k0 .. k0+kc) x [j0 .. j0+nc) into panels of NR columns: dst[p][kk][jj], zero beyond nc. */
+static void pack_b(const b_source* s, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float* dst) {
+    int64_t panels = (nc + NR - 1) / NR;
+    for (int64_t p = 0; p < panels; p++) {
+        float* d = dst + p * KC * NR;
+        int64_t jn = nc - p * NR < NR ? nc - p * NR : NR;
+        int64_t jb = j0 + p * NR;
+        if (s->layout == B_ROW_MAJOR) {
+            const float* b = (const float*)s->b;
+            for (int64_t kk = 0; kk < kc; kk++) {
+                const float* src = b + (k0 + kk) * s->n + jb;
+                int64_t jj = 0;
+                for (; jj < jn; jj++) d[kk * NR + jj] = src[jj];
+                for (; jj < NR; jj++) d[kk * NR + jj] = 0.0f;
+            }
+            continue;
+        }
+        /* W row jb+jj, columns k0..k0+kc -> panel column jj (a transpose with conversion). */
+        for (int64_t jj = 0; jj < NR; jj++) {
+            if (jj >= jn) {
+                for (int64_t kk = 0; kk < kc; kk++) d[kk * NR + jj] = 0.0f;
+                continue;
+            }
+            int64_t off = (jb + jj) * s->k + k0;
+            int64_t kk = 0;
+#ifdef JVQ_AVX2
+            /* Widen 8 weights at a time, then scatter them down the panel column. */
+            _Alignas(32) float tmp[8];
+            for (; kk + 8 <= kc; kk += 8) {
+                __m256 v;
+                if (s->wtype == JVQ_DTYPE_F32) v = _mm256_loadu_ps((const float*)s->b + off + kk);
+                else if (s->wtype == JVQ_DTYPE_F16) v = jvq_load8_f16((const uint16_t*)s->b + off + kk);
+                else v = jvq_load8_bf16((const uint16_t*)s->b + off + kk);
+                _mm256_store_ps(tmp, v);
+                for (int t = 0; t < 8; t++) d[(kk + t) * NR + jj] = tmp[t];
+            }
+#endif
+            for (; kk < kc; kk++) {
+                if (s->wtype == JVQ_DTYPE_F32) d[kk * NR + jj] = ((const float*)s->b)[off + kk];
+                else if (s->wtype == JVQ_DTYPE_F16) d[kk * NR + jj] = jvq_f16_to_float(((const uint16_t*)s->b)[off + kk]);
+                else d[kk * NR + jj] = jvq_bf16_to_float(((const uint16_t*)s->b)[off + kk]);
+            }
+        }
+    }
+}
+
+/* Packs A rows [i0, i0+mr) x [k0, k0+kc) k-major: dst[kk][ii], zero beyond mr. */
+static void pack_a(const float* a, int64_t lda, int64_t i0, int64_t mr, int64_t k0, int64_t kc, float* dst) {
+    for (int64_t ii = 0; ii < MR; ii++) {
+        if (ii < mr) {
+            const float* src = a + (i0 + ii) * lda + k0;
+            for (int64_t kk = 0; kk < kc; kk++) dst[kk * MR + ii] = src[kk];
+        } else {
+            for (int64_t kk = 0; kk < kc; kk++) dst[kk * MR + ii] = 0.0f;
+        }
+    }
+}
+
+/* tile[MR][NR] = Σ_kk ap[kk][i] * bp[kk][j]. */
+static void micro_kernel(int64_t kc, const float* ap, const float* bp, float* tile) {
+#ifdef JVQ_AVX2
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    for (int64_t kk = 0; kk < kc; kk++) {
+        __m256 b0 = _mm256_load_ps(bp + kk * NR), b1 = _mm256_load_ps(bp + kk * NR + 8);
+        const float* ak = ap + kk * MR;
+        __m256 a;
+        a = _mm256_broadcast_ss(ak + 0); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
+        a = _mm256_broadcast_ss(ak + 1); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
+        a = _mm256_broadcast_ss(ak + 2); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
+        a = _mm256_broadcast_ss(ak + 3); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
+        a = _mm256_broadcast_ss(ak + 4); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
+        a = _mm256_broadcast_ss(ak + 5); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+    }
+    _mm256_store_ps(tile + 0 * NR, c00); _mm256_store_ps(tile + 0 * NR + 8, c01);
+    _mm256_store_ps(tile + 1 * NR, c10); _mm256_store_ps(tile + 1 * NR + 8, c11);
+    _mm256_store_ps(tile + 2 * NR, c20); _mm256_store_ps(tile + 2 * NR + 8, c21);
+    _mm256_store_ps(tile + 3 * NR, c30); _mm256_store_ps(tile + 3 * NR + 8, c31);
+    _mm256_store_ps(tile + 4 * NR, c40); _mm256_store_ps(tile + 4 * NR + 8, c41);
+    _mm256_store_ps(tile + 5 * NR, c50); _mm256_store_ps(tile + 5 * NR + 8, c51);
+#else
+    for (int64_t e = 0; e < MR * NR; e++) tile[e] = 0.0f;
+    for (int64_t kk = 0; kk < kc; kk++) {
+        for (int64_t i = 0; i < MR; i++) {
+            float av = ap[kk * MR + i];
+#pragma omp simd
+            for (int64_t j = 0; j < NR; j++) tile[i * NR + j] += av * bp[kk * NR + j];
+        }
+    }
+#endif
+}
+
+/* C[m x n] (+)= A[m x k] B. */
+static void blocked_product(const b_source* s, const float* a, float* c, int64_t m, int64_t n, int64_t k,
+                            int accumulate) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        if (!accumulate) memset(c, 0, (size_t)(m * n) * sizeof(float));
+        return;
+    }
+    int64_t col_blocks = (n + NC - 1) / NC;
+    int nt = jvq_threads_for(m * n * k);
+    if (nt > col_blocks) nt = (int)col_blocks;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        _Alignas(64) float bp[KC * NC];
+        _Alignas(64) float ap[KC * MR];
+        _Alignas(64) float tile[MR * NR];
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t cb = 0; cb < col_blocks; cb++) {
+            int64_t j0 = cb * NC;
+            int64_t nc = n - j0 < NC ? n - j0 : NC;
+            for (int64_t k0 = 0; k0 < k; k0 += KC) {
+                int64_t kc = k - k0 < KC ? k - k0 : KC;
+                int add = accumulate || k0 > 0;
+                pack_b(s, k0, kc, j0, nc, bp);
+                for (int64_t i0 = 0; i0 < m; i0 += MR) {
+                    int64_t mr = m - i0 < MR ? m - i0 : MR;
+                    pack_a(a, k, i0, mr, k0, kc, ap);
+                    for (int64_t p = 0; p * NR < nc; p++) {
+                        int64_t jn = nc - p * NR < NR ? nc - p * NR : NR;
+                        micro_kernel(kc, ap, bp + p * KC * NR, tile);
+                        for (int64_t ii = 0; ii < mr; ii++) {
+                            float* crow = c + (i0 + ii) * n + j0 + p * NR;
+                            const float* trow = tile + ii * NR;
+                            if (add) {
+                                for (int64_t jj = 0; jj < jn; jj++) crow[jj] += trow[jj];
+                            } else {
+                                for (int64_t jj = 0; jj < jn; jj++) crow[jj] = trow[jj];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+int32_t jvq_gemm(int32_t wtype, const void* w, const float* x, float* y, int64_t n, int64_t rows, int64_t cols) {
+    if (wtype != JVQ_DTYPE_F32 && wtype != JVQ_DTYPE_F16 && wtype != JVQ_DTYPE_BF16) return -1;
+    if (n == 1) return jvq_gemv(wtype, w, x, y, rows, cols); /* one token: streaming W beats packing it */
+    b_source s = {B_WEIGHT_T, wtype, w, rows, cols};
+    blocked_product(&s, x, y, n, rows, cols, 0);
+    return 0;
+}
+
+void jvq_sgemm(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, int32_t accumulate) {
+    b_source s = {B_ROW_MAJOR, JVQ_DTYPE_F32, b, n, k};
+    blocked_product(&s, a, c, m, n, k, accumulate != 0);
+}

@@ -1,0 +1,46 @@
+/* ABI version, thread bound and build description. */
+#include <stdatomic.h>
+#include <omp.h>
+#include "jvq_cpu.h"
+
+/* 0 = use every core the OpenMP runtime reports. */
+static atomic_int g_thread_bound = 0;
+
+int32_t jvq_abi_version(void) {
+    return JVQ_ABI_VERSION;
+}
+
+int jvq_threads(void) {
+    int bound = atomic_load_explicit(&g_thread_bound, memory_order_relaxed);
+    int procs = omp_get_num_procs();
+    return bound > 0 && bound < procs ? bound : procs;
+}
+
+int32_t jvq_max_threads(void) {
+    return jvq_threads();
+}
+
+void jvq_set_num_threads(int32_t n) {
+    atomic_store_explicit(&g_thread_bound, n > 0 ? n : 0, memory_order_relaxed);
+}
+
+#define JVQ_STR2(x) #x
+#define JVQ_STR(x) JVQ_STR2(x)
+
+#if defined(__clang__)
+#define JVQ_COMPILER "clang " __clang_version__
+#elif defined(__GNUC__)
+#define JVQ_COMPILER "gcc " JVQ_STR(__GNUC__) "." JVQ_STR(__GNUC_MINOR__) "." JVQ_STR(__GNUC_PATCHLEVEL__)
+#else
+#define JVQ_COMPILER "unknown compiler"
+#endif
+
+#ifdef JVQ_AVX2
+#define JVQ_ISA "avx2 fma f16c"
+#else
+#define JVQ_ISA "portable C"
+#endif
+
+const char* jvq_build_info(void) {
+    return JVQ_COMPILER " " JVQ_ISA " openmp " JVQ_STR(_OPENMP);
+}
