@@ -2,6 +2,7 @@ package dev.jvq.cli;
 
 import dev.jvq.JvqException;
 import dev.jvq.backend.Backend;
+import dev.jvq.backend.Backends;
 import dev.jvq.backend.CpuBackend;
 import picocli.CommandLine.Option;
 
@@ -20,16 +21,10 @@ final class BackendOptions {
         if (threads < 0) {
             throw new JvqException("--threads " + threads + ": must be >= 0");
         }
-        return switch (backend) {
-            case "auto", "cpu" -> {
-                CpuBackend b = new CpuBackend();
-                if (threads > 0) {
-                    b.setThreads(threads);
-                }
-                yield b;
-            }
-            case "cuda" -> throw new JvqException("--backend cuda: this build has no CUDA backend");
-            default -> throw new JvqException("--backend " + backend + ": choose auto, cpu or cuda");
-        };
+        Backend b = Backends.select(backend);
+        if (threads > 0 && b instanceof CpuBackend cpu) {
+            cpu.setThreads(threads);
+        }
+        return b;
     }
 }
