@@ -39,7 +39,7 @@ public final class QuantizeCommand implements Callable<Integer> {
     Path tokenizer;
 
     @Option(names = "--method", required = true, paramLabel = "METHOD",
-            description = "hasvq-mid, hasvq-high, rtn4-row, rtnN-row, rtnN-gG or rtnN-gG-sym (N = 2..8).")
+            description = "hasvq-mid, hasvq-high (optionally :b=B,k=K,rho=R,...), rtn4-row, rtnN-gG (symmetric) or rtnN-gG-asym (N = 2..8).")
     String method;
 
     @Option(names = "--block", paramLabel = "B", description = "HAS-VQ vector length b (preset default).")
