@@ -23,7 +23,7 @@ public final class Main implements Callable<Integer> {
     static final Class<?>[] COMMANDS = {
         InspectCommand.class,
         BackendsCommand.class,
-        QuantizeCommand.class, EvalCommand.class, GenerateCommand.class, BenchCommand.class,
+        DemoCommand.class, QuantizeCommand.class, EvalCommand.class, GenerateCommand.class, BenchCommand.class,
     };
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
