@@ -21,7 +21,7 @@ public final class Main implements Callable<Integer> {
 
     /** Every command of the CLI, in the order `jvq --help` lists them. */
     static final Class<?>[] COMMANDS = {
-        ConvertCommand.class,
+        ConvertCommand.class, PullCommand.class,
     };
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
