@@ -31,7 +31,8 @@ CUDA_HDR := $(wildcard cuda/*.cuh)
 CUDA_ARCH := -gencode arch=compute_80,code=sm_80 -gencode arch=compute_86,code=sm_86 \
              -gencode arch=compute_89,code=sm_89 -gencode arch=compute_90,code=sm_90 \
              -gencode arch=compute_90,code=compute_90
-NVCC_FLAGS := -O3 -std=c++17 -Inative/include --use_fast_math=false
+# No --use_fast_math (nvcc rejects "=false"; leaving it out is what keeps expf, sqrtf and division IEEE-accurate like the CPU twins).
+NVCC_FLAGS := -O3 -std=c++17 -Inative/include
 FATBINS := $(patsubst cuda/%.cu,$(GEN)/cuda/%.fatbin,$(CUDA_SRC))
 
 JAR := target/jvq.jar

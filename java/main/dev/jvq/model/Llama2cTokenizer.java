@@ -80,6 +80,11 @@ public final class Llama2cTokenizer implements Tokenizer {
         } catch (IOException e) {
             throw JvqException.badFile(file, "cannot read: " + e.getMessage());
         }
+        return parse(file, all);
+    }
+
+    /** Parses the bytes of a tokenizer.bin; {@code file} names them in messages. */
+    public static Llama2cTokenizer parse(Path file, byte[] all) {
         ByteBuffer buf = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
         if (buf.remaining() < 4) {
             throw JvqException.badFile(file, "truncated: expected at least 4 bytes (max_token_length), found "
