@@ -11,6 +11,7 @@ import dev.jvq.model.ModelFiles;
 import dev.jvq.model.Tokenizer;
 import dev.jvq.pipeline.CompressedModel;
 import dev.jvq.pipeline.QuantizeJob;
+import dev.jvq.pipeline.StoredTokenizer;
 import dev.jvq.quant.CodebookScope;
 import dev.jvq.quant.QuantMethod;
 import dev.jvq.report.ParetoPlot;
@@ -144,8 +145,7 @@ public final class DemoCommand implements Callable<Integer> {
             specs.add(Spec.parse(m));
         }
         Files.createDirectories(outDir);
-        Path tokPath = ModelFiles.tokenizerPath(tokenizer, model);
-        byte[] tokBytes = Files.readAllBytes(tokPath);
+        StoredTokenizer tokBytes = StoredTokenizer.capture(tokenizer, model);
         List<ResultRow> rows = new ArrayList<>();
         try (Backend backend = backendOptions.open()) {
             Tokenizer tok;
@@ -220,7 +220,7 @@ public final class DemoCommand implements Callable<Integer> {
         return new ResultRow("fp", dtype + " weights (unquantised)", ppl, bits, bits, bits);
     }
 
-    private ResultRow quantizeAndEval(Spec s, byte[] tokBytes, HessianCalibration hessian, int[] ids,
+    private ResultRow quantizeAndEval(Spec s, StoredTokenizer tokBytes, HessianCalibration hessian, int[] ids,
             Perplexity.Options opts, Backend backend, PrintWriter err) {
         String fileName = s.label.replaceAll("[^A-Za-z0-9._-]+", "_") + ".jvq";
         Path file = outDir.resolve(fileName);

@@ -19,6 +19,9 @@ public final class ModelFiles {
         if (isCompressed(model)) {
             return dev.jvq.pipeline.CompressedModel.load(model).model();
         }
+        if (HfModelDirectory.isModelDirectory(model)) {
+            return HfModelDirectory.loadModel(model);
+        }
         return Llama2cCheckpoint.load(model);
     }
 
@@ -40,8 +43,11 @@ public final class ModelFiles {
         return candidate;
     }
 
-    /** Opens a tokenizer file (llama2.c tokenizer.bin). */
+    /** Opens a tokenizer: a Hugging Face tokenizer.json (or a directory holding one), else a llama2.c tokenizer.bin. */
     public static Tokenizer openTokenizer(Path tokenizer) {
+        if (Files.isDirectory(tokenizer) || tokenizer.toString().endsWith(".json")) {
+            return HfTokenizer.load(tokenizer);
+        }
         return Llama2cTokenizer.load(tokenizer);
     }
 
@@ -49,6 +55,11 @@ public final class ModelFiles {
     public static Tokenizer openTokenizerFor(Path explicit, Path modelPath, LlamaModel model) {
         if (explicit == null && isCompressed(modelPath)) {
             return dev.jvq.pipeline.CompressedModel.readTokenizer(modelPath);
+        }
+        if (explicit == null && HfModelDirectory.isModelDirectory(modelPath)) {
+            Tokenizer t = HfModelDirectory.loadTokenizer(modelPath);
+            checkVocabulary(t, modelPath, model);
+            return t;
         }
         Path p = tokenizerPath(explicit, modelPath);
         Tokenizer t = openTokenizer(p);
