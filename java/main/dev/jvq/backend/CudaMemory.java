@@ -312,8 +312,12 @@ final class CudaMemory implements AutoCloseable {
                     scratchBytes = 0;
                 }
                 long size = Math.max(wanted + wanted / 4, 1L << 20);
-                scratch = alloc(size);
-                scratchBytes = size;
+                try {
+                    scratch = alloc(size);
+                    scratchBytes = size;
+                } catch (RuntimeException e) {
+                    // No room to grow: later calls of this size get buffers of their own again.
+                }
             }
             open = null;
         }
