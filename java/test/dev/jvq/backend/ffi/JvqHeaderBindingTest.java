@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
  * The hand-kept bindings in {@link jvq_h} against native/include/jvq.h: every declared function has
  * a {@code <name>$DESC} descriptor whose layouts match the C types and a static wrapper whose Java
  * parameter types are the descriptor's carriers; every binding is declared in the header; every
- * {@code #define JVQ_*} constant has the same value in Java.
+ * {@code #define JVQ_*} constant has the same value in Java; and each symbol exists in libjvq.so.
  */
 class JvqHeaderBindingTest {
 
@@ -147,6 +147,9 @@ class JvqHeaderBindingTest {
                 }
             } catch (NoSuchMethodException e) {
                 problems.add(d.name() + ": no static wrapper " + d.name() + List.of(carriers));
+            }
+            if (NativeLibrary.lookup().find(d.name()).isEmpty()) {
+                problems.add(d.name() + ": not exported by " + NativeLibrary.source());
             }
         }
         if (!problems.isEmpty()) {
