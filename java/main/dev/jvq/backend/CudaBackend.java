@@ -81,7 +81,8 @@ public final class CudaBackend implements Backend {
         this.memory = m;
         this.multiprocessors = probe.multiprocessors();
         this.cublas = openCublas();
-        this.description = probe.device() + (cublas != null ? ", cuBLAS" : ", own SGEMM kernel (libcublas.so.12 not found)");
+        this.description = "cuda: " + probe.device()
+                + (cublas != null ? ", cuBLAS" : ", own SGEMM kernel (libcublas.so.12 not found)");
     }
 
     /** Opens device 0. Throws {@link JvqException} (one line) when there is no usable device. */
