@@ -86,11 +86,13 @@ $(JAR): maven native cuda $(shell find java bench -name '*.java' 2>/dev/null) po
 	@echo "built $(JAR)"
 
 test: maven native cuda
-	$(MVN) $(MVN_FLAGS) -Dsurefire.printSummary=true package
+	$(MVN) -B -ntp package
+	@scripts/test-summary.sh
 
 # Includes the tests tagged "slow" (full-file perplexities, large synthetic shapes).
 test-all: maven native cuda
-	$(MVN) $(MVN_FLAGS) -Djvq.test.excludedGroups= package
+	$(MVN) -B -ntp -Djvq.test.excludedGroups= package
+	@scripts/test-summary.sh
 
 run: build
 	./jvq demo

@@ -21,7 +21,9 @@ public final class Main implements Callable<Integer> {
 
     /** Every command of the CLI, in the order `jvq --help` lists them. */
     static final Class<?>[] COMMANDS = {
+        InspectCommand.class,
         BackendsCommand.class,
+        QuantizeCommand.class, EvalCommand.class, GenerateCommand.class, BenchCommand.class,
     };
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,

@@ -1,5 +1,8 @@
 package dev.jvq.model;
 
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+
 /** Text ⇄ token ids. Implementations: llama2.c tokenizer.bin, Hugging Face tokenizer.json. */
 public interface Tokenizer {
     int vocabSize();
@@ -16,14 +19,23 @@ public interface Tokenizer {
     /** Decodes one token given the previous one (some formats strip a leading space after BOS). */
     String decodeToken(int prev, int token);
 
-    /** Decodes a whole sequence. */
+    /**
+     * The UTF-8 bytes one token stands for. Byte-fallback and byte-level tokens can carry part of a
+     * multi-byte character, so streaming output should decode these bytes incrementally rather than
+     * concatenate {@link #decodeToken} strings.
+     */
+    default byte[] decodeBytes(int prev, int token) {
+        return decodeToken(prev, token).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Decodes a whole sequence (bytes joined first, so characters split across tokens survive). */
     default String decode(int[] tokens) {
-        StringBuilder sb = new StringBuilder();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         int prev = -1;
         for (int t : tokens) {
-            sb.append(decodeToken(prev, t));
+            bytes.writeBytes(decodeBytes(prev, t));
             prev = t;
         }
-        return sb.toString();
+        return bytes.toString(StandardCharsets.UTF_8);
     }
 }

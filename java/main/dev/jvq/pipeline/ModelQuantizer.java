@@ -1,0 +1,78 @@
+package dev.jvq.pipeline;
+
+import dev.jvq.JvqException;
+import dev.jvq.backend.Backend;
+import dev.jvq.calib.HessianCalibration;
+import dev.jvq.model.LinearKind;
+import dev.jvq.model.LlamaModel;
+import dev.jvq.quant.CodebookScope;
+import dev.jvq.quant.HasVqQuantizer;
+import dev.jvq.quant.QuantMethod;
+import dev.jvq.quant.Rtn;
+import dev.jvq.quant.VqLinear;
+import dev.jvq.runtime.DenseLinear;
+import dev.jvq.runtime.Linear;
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Consumer;
+
+/**
+ * Replaces every block linear of a model (q, k, v, o, gate, up, down in each layer) by its quantised
+ * form; embeddings, norms and the output head stay as they are (ALGORITHMS.md section 2). The
+ * quantised storage is allocated in {@code arena}, which the caller keeps alive with the model.
+ */
+public final class ModelQuantizer {
+    private ModelQuantizer() {}
+
+    /**
+     * @param hessian the calibration statistics (HAS-VQ importance); null means h = 1 (no calibration)
+     * @return warnings the quantiser raised (for example a clamped K)
+     */
+    public static List<String> quantize(LlamaModel model, QuantMethod method, CodebookScope scope,
+            HessianCalibration hessian, Backend backend, Arena arena, Consumer<String> log) {
+        int layers = model.config().nLayers();
+        List<String> warnings = new ArrayList<>();
+        switch (method) {
+            case QuantMethod.HasVq hv -> {
+                List<HasVqQuantizer.Input> inputs = new ArrayList<>();
+                for (int l = 0; l < layers; l++) {
+                    for (LinearKind k : LinearKind.values()) {
+                        inputs.add(new HasVqQuantizer.Input(CompressedModel.linearName(l, k),
+                                k.name().toLowerCase(Locale.ROOT), dense(model, l, k).weight(),
+                                hessian == null ? null : hessian.diagonalF32(l, k)));
+                    }
+                }
+                HasVqQuantizer.Result r = HasVqQuantizer.quantize(inputs, hv.params(), scope, backend, arena, log);
+                int i = 0;
+                for (int l = 0; l < layers; l++) {
+                    for (LinearKind k : LinearKind.values()) {
+                        VqLinear q = r.layers().get(i++);
+                        model.setLinear(l, k, q);
+                    }
+                }
+                warnings.addAll(r.warnings());
+            }
+            case QuantMethod.Rtn rtn -> {
+                for (int l = 0; l < layers; l++) {
+                    for (LinearKind k : LinearKind.values()) {
+                        String name = CompressedModel.linearName(l, k);
+                        model.setLinear(l, k, Rtn.quantize(name, dense(model, l, k).weight(), rtn.params(), arena));
+                    }
+                    log.accept(String.format(Locale.ROOT, "%s: layer %d/%d done", method.name(), l + 1, layers));
+                }
+            }
+        }
+        return warnings;
+    }
+
+    private static DenseLinear dense(LlamaModel model, int layer, LinearKind kind) {
+        Linear lin = model.linear(layer, kind);
+        if (!(lin instanceof DenseLinear d)) {
+            throw new JvqException(model.source() + ": layer " + CompressedModel.linearName(layer, kind)
+                    + " is already quantised; quantise from the original checkpoint");
+        }
+        return d;
+    }
+}

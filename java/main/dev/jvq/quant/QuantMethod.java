@@ -1,0 +1,154 @@
+package dev.jvq.quant;
+
+import dev.jvq.JvqException;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A quantisation method named on the command line:
+ * <ul>
+ *   <li>{@code hasvq-mid}, {@code hasvq-high}: the paper's presets, optionally followed by overrides
+ *       {@code :b=2,k=256,rho=0,stability=200,iters=15,seed=7};
+ *   <li>{@code rtn4-row}: the paper's symmetric per-row INT4 (also {@code rtnN-row} for N = 2..8);
+ *   <li>{@code rtnN-gG}: asymmetric N-bit with groups of G along d_in ({@code -sym} for symmetric).
+ * </ul>
+ */
+public sealed interface QuantMethod {
+
+    /** Canonical name, parseable by {@link #parse}. */
+    String name();
+
+    record HasVq(HasVqParams params) implements QuantMethod {
+        @Override
+        public String name() {
+            HasVqParams p = params;
+            String base = sameKnobs(p, HasVqParams.HIGH) ? "hasvq-high" : "hasvq-mid";
+            HasVqParams ref = base.equals("hasvq-high") ? HasVqParams.HIGH : HasVqParams.MID;
+            StringBuilder sb = new StringBuilder(base);
+            String sep = ":";
+            if (p.block() != ref.block()) {
+                sb.append(sep).append("b=").append(p.block());
+                sep = ",";
+            }
+            if (p.centroids() != ref.centroids()) {
+                sb.append(sep).append("k=").append(p.centroids());
+                sep = ",";
+            }
+            if (p.sparsity() != ref.sparsity()) {
+                sb.append(sep).append("rho=").append(p.sparsity());
+                sep = ",";
+            }
+            if (p.stability() != ref.stability()) {
+                sb.append(sep).append("stability=").append(p.stability());
+                sep = ",";
+            }
+            if (p.iters() != ref.iters()) {
+                sb.append(sep).append("iters=").append(p.iters());
+                sep = ",";
+            }
+            if (p.seed() != ref.seed()) {
+                sb.append(sep).append("seed=").append(p.seed());
+            }
+            return sb.toString();
+        }
+
+        private static boolean sameKnobs(HasVqParams a, HasVqParams b) {
+            return a.block() == b.block() && a.centroids() == b.centroids() && a.sparsity() == b.sparsity();
+        }
+    }
+
+    record Rtn(RtnParams params) implements QuantMethod {
+        @Override
+        public String name() {
+            return params.methodName();
+        }
+    }
+
+    String EXPECTED = "expected hasvq-mid, hasvq-high (optionally ':b=B,k=K,rho=R,stability=S,iters=I,seed=N'),"
+            + " rtn4-row, rtnN-row, rtnN-gG or rtnN-gG-sym (N = 2..8, G >= 1)";
+
+    Pattern RTN = Pattern.compile("rtn(\\d+)-(?:(row)|g(\\d+))(?:-(sym|asym))?");
+
+    static QuantMethod parse(String text) {
+        String s = text.trim().toLowerCase(Locale.ROOT);
+        Matcher m = RTN.matcher(s);
+        if (m.matches()) {
+            int bits = parseInt(text, "bits", m.group(1));
+            boolean row = m.group(2) != null;
+            int group = row ? 0 : parseInt(text, "group size", m.group(3));
+            if (!row && group < 1) {
+                throw new JvqException("method '" + text + "': group size G must be at least 1, got " + group);
+            }
+            boolean symmetric = m.group(4) == null ? row : m.group(4).equals("sym");
+            try {
+                return new Rtn(new RtnParams(bits, group, symmetric));
+            } catch (JvqException e) {
+                throw new JvqException("method '" + text + "': " + e.getMessage());
+            }
+        }
+        int colon = s.indexOf(':');
+        String preset = colon < 0 ? s : s.substring(0, colon);
+        HasVqParams p = switch (preset) {
+            case "hasvq-mid" -> HasVqParams.MID;
+            case "hasvq-high" -> HasVqParams.HIGH;
+            default -> throw new JvqException("unknown quantisation method '" + text + "': " + EXPECTED);
+        };
+        if (colon < 0) {
+            return new HasVq(p);
+        }
+        int block = p.block();
+        int k = p.centroids();
+        double rho = p.sparsity();
+        int stability = p.stability();
+        int iters = p.iters();
+        long seed = p.seed();
+        for (String kv : s.substring(colon + 1).split(",")) {
+            int eq = kv.indexOf('=');
+            if (eq < 1) {
+                throw new JvqException("method '" + text + "': expected key=value, got '" + kv + "'");
+            }
+            String key = kv.substring(0, eq).trim();
+            String val = kv.substring(eq + 1).trim();
+            switch (key) {
+                case "b", "block" -> block = parseInt(text, key, val);
+                case "k", "centroids" -> k = parseInt(text, key, val);
+                case "rho", "sparsity" -> rho = parseDouble(text, key, val);
+                case "stability" -> stability = parseInt(text, key, val);
+                case "iters" -> iters = parseInt(text, key, val);
+                case "seed" -> seed = parseLong(text, key, val);
+                default -> throw new JvqException("method '" + text + "': unknown HAS-VQ parameter '" + key
+                        + "' (known: b, k, rho, stability, iters, seed)");
+            }
+        }
+        try {
+            return new HasVq(new HasVqParams(block, k, rho, stability, iters, seed));
+        } catch (JvqException e) {
+            throw new JvqException("method '" + text + "': " + e.getMessage());
+        }
+    }
+
+    private static int parseInt(String text, String what, String v) {
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new JvqException("method '" + text + "': " + what + " '" + v + "' is not an integer");
+        }
+    }
+
+    private static long parseLong(String text, String what, String v) {
+        try {
+            return Long.parseLong(v);
+        } catch (NumberFormatException e) {
+            throw new JvqException("method '" + text + "': " + what + " '" + v + "' is not an integer");
+        }
+    }
+
+    private static double parseDouble(String text, String what, String v) {
+        try {
+            return Double.parseDouble(v);
+        } catch (NumberFormatException e) {
+            throw new JvqException("method '" + text + "': " + what + " '" + v + "' is not a number");
+        }
+    }
+}
