@@ -396,6 +396,9 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("kmeansAssign: needs k >= 1 centroids of length b >= 1 (k=" + k
                     + ", b=" + b + ")");
         }
+        if (k > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("kmeansAssign: k = " + k + " centroids do not fit the int32 indices");
+        }
         if (isNull(sums) != isNull(counts)) {
             throw new IllegalArgumentException("kmeansAssign: sums and counts must both be given or both be NULL");
         }
