@@ -47,7 +47,7 @@ import picocli.CommandLine.Option;
 public final class DemoCommand implements Callable<Integer> {
     /** The default line-up: the paper's rows plus the point that suits a 64-wide model (ALGORITHMS.md 7). */
     static final List<String> DEFAULT_METHODS = List.of("fp", "rtn4-row", "rtn4-g32", "rtn3-g32",
-            "hasvq-mid@kind", "hasvq-high@kind", "hasvq-mid:b=2,k=256,rho=0@model");
+            "hasvq-mid@model", "hasvq-high@model", "hasvq-mid:b=2,k=256,rho=0@model");
 
     @Option(names = "--model", paramLabel = "FILE", description = "Model checkpoint (default: the fixture model).")
     Path model;
@@ -75,9 +75,10 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Evaluate at most N windows per method (default 0 = all).")
     int maxWindows;
 
-    @Option(names = "--methods", split = ",", paramLabel = "M[@scope]",
+    // Commas also separate HAS-VQ overrides (hasvq-mid:b=2,k=256): split only where no "key=" follows.
+    @Option(names = "--methods", split = ",(?![a-z]+=)", paramLabel = "M[@scope]",
             description = "Methods to run, 'fp' for the unquantised model; '@kind' or '@model' picks the HAS-VQ"
-                    + " codebook scope (default: fp,rtn4-row,rtn4-g32,rtn3-g32,hasvq-mid@kind,hasvq-high@kind,"
+                    + " codebook scope (default: fp,rtn4-row,rtn4-g32,rtn3-g32,hasvq-mid@model,hasvq-high@model,"
                     + "hasvq-mid:b=2,k=256,rho=0@model).")
     List<String> methods;
 

@@ -70,7 +70,7 @@ public final class QuantizeJob {
             meta.put("codebook_scope", scope.label());
         }
         meta.put("source", model.source());
-        meta.put("quantize_seconds", seconds);
+        // No timings or dates in the file: the same inputs and seed must give the same bytes.
         CompressedModel.save(out, model, tokenizer, meta);
         long size;
         try {
