@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jvq.JvqException;
 import dev.jvq.backend.Backend;
 import dev.jvq.model.LlamaModel;
-import dev.jvq.model.ModelFiles;
 import dev.jvq.model.Tokenizer;
 import dev.jvq.runtime.Perplexity;
 import dev.jvq.runtime.TextFile;
@@ -27,11 +26,11 @@ import picocli.CommandLine.Option;
                     + " ppl = exp(mean window loss); the token-weighted ppl is shown beside it.",
             "--bos: each window is BOS + (seq-len - 1) text tokens and every text token is scored."})
 public final class EvalCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "FILE", description = "Model checkpoint (llama2.c .bin).")
+    @Option(names = "--model", required = true, paramLabel = "FILE", description = "Model: a llama2.c .bin checkpoint or a compressed .jvq file.")
     Path model;
 
     @Option(names = "--tokenizer", paramLabel = "FILE",
-            description = "Tokenizer (default: tokenizer.bin next to the model).")
+            description = "Tokenizer (default: the one inside a .jvq, else tokenizer.bin next to the model).")
     Path tokenizer;
 
     @Option(names = "--text", required = true, paramLabel = "FILE", description = "Evaluation text (UTF-8).")
@@ -68,8 +67,9 @@ public final class EvalCommand implements Callable<Integer> {
         if (maxWindows < 0 || skipWindows < 0) {
             throw new JvqException("--max-windows and --skip-windows must be >= 0");
         }
-        try (LlamaModel m = ModelFiles.openModel(model)) {
-            Tokenizer tok = ModelFiles.openTokenizerFor(tokenizer, model, m);
+        try (ModelLoader.Opened opened = ModelLoader.open(model, tokenizer)) {
+            LlamaModel m = opened.model();
+            Tokenizer tok = opened.tokenizer();
             if (seqLen < 2) {
                 throw new JvqException("--seq-len " + seqLen + ": a window needs at least 2 tokens");
             }
@@ -91,7 +91,7 @@ public final class EvalCommand implements Callable<Integer> {
                         + Math.min(Perplexity.MIN_WINDOW, seqLen) + " tokens to evaluate"
                         + (skipWindows > 0 ? " after skipping " + skipWindows : ""));
             }
-            try (Backend backend = backendOptions.open(); Transformer t = new Transformer(m, backend, seqLen, seqLen)) {
+            try (Backend backend = backendOptions.open(err); Transformer t = new Transformer(m, backend, seqLen, seqLen)) {
                 err.printf(Locale.ROOT, "eval: %s on %s (%s), %d tokens (tokenised in %.1f s), %d windows of %d%s%n",
                         model, backend.name(), backend.describe(), ids.length, tokenizeSeconds, windows, seqLen,
                         bos ? " with BOS" : "");

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jvq.JvqException;
 import dev.jvq.backend.Backend;
 import dev.jvq.model.LlamaModel;
-import dev.jvq.model.ModelFiles;
 import dev.jvq.model.Tokenizer;
 import dev.jvq.runtime.Generator;
 import dev.jvq.runtime.Sampler;
@@ -28,11 +27,11 @@ import picocli.CommandLine.Option;
             "Temperature 0 is greedy decoding; otherwise top-p (nucleus) sampling. Generation stops after -n"
                     + " tokens, at the end of the model's context, or at a BOS/EOS token."})
 public final class GenerateCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "FILE", description = "Model checkpoint (llama2.c .bin).")
+    @Option(names = "--model", required = true, paramLabel = "FILE", description = "Model: a llama2.c .bin checkpoint or a compressed .jvq file.")
     Path model;
 
     @Option(names = "--tokenizer", paramLabel = "FILE",
-            description = "Tokenizer (default: tokenizer.bin next to the model).")
+            description = "Tokenizer (default: the one inside a .jvq, else tokenizer.bin next to the model).")
     Path tokenizer;
 
     @Option(names = "--prompt", defaultValue = "", paramLabel = "TEXT", description = "Prompt text (default empty).")
@@ -76,8 +75,9 @@ public final class GenerateCommand implements Callable<Integer> {
             throw new JvqException("--top-p " + topP + ": must be in [0, 1]");
         }
         long s = seed != null ? seed : System.nanoTime();
-        try (LlamaModel m = ModelFiles.openModel(model)) {
-            Tokenizer tok = ModelFiles.openTokenizerFor(tokenizer, model, m);
+        try (ModelLoader.Opened opened = ModelLoader.open(model, tokenizer)) {
+            LlamaModel m = opened.model();
+            Tokenizer tok = opened.tokenizer();
             int[] text = tok.encode(prompt);
             int[] ids = tok.bosId() >= 0 ? IntStream.concat(IntStream.of(tok.bosId()), Arrays.stream(text)).toArray()
                     : text;
@@ -95,7 +95,7 @@ public final class GenerateCommand implements Callable<Integer> {
             }
             int needed = (int) Math.min(context, (long) ids.length + Math.max(steps, 1));
             int[] stops = IntStream.of(tok.bosId(), tok.eosId()).filter(i -> i >= 0).toArray();
-            try (Backend backend = backendOptions.open();
+            try (Backend backend = backendOptions.open(err);
                     Transformer t = new Transformer(m, backend, needed, Math.min(needed, 512))) {
                 Utf8Stream stream = new Utf8Stream(out);
                 int[] prev = {ids[ids.length - 1]};

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jvq.model.Fixtures;
+import dev.jvq.model.Llama2cCheckpoint;
+import dev.jvq.model.LlamaModel;
+import dev.jvq.pipeline.CompressedModel;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -40,6 +43,24 @@ class EvalCommandTest {
         assertEquals(0, r.status(), r::toString);
         assertTrue(r.out().startsWith("perplexity "), r.out());
         assertTrue(r.out().contains("over 2 windows of 512 tokens"), r.out());
+    }
+
+    /** A .jvq file carries its tokenizer; a dense copy of the fixture evaluates exactly like the .bin. */
+    @Test
+    void compressedModelFilesEvaluateWithTheirOwnTokenizer(@TempDir Path dir) throws IOException {
+        Path jvq = dir.resolve("dense.jvq");
+        try (LlamaModel m = Llama2cCheckpoint.load(Fixtures.model())) {
+            CompressedModel.save(jvq, m, CompressedModel.TOKENIZER_LLAMA2C, Files.readAllBytes(Fixtures.tokenizer()),
+                    new ObjectMapper().createObjectNode());
+        }
+        CliRun fromJvq = CliRun.of("eval", "--model", jvq, "--text", Fixtures.tinyStories(), "--seq-len", 256, "--bos",
+                "--max-windows", 2, "--json");
+        CliRun fromBin = CliRun.of("eval", "--model", Fixtures.model(), "--tokenizer", Fixtures.tokenizer(), "--text",
+                Fixtures.tinyStories(), "--seq-len", 256, "--bos", "--max-windows", 2, "--json");
+        assertEquals(0, fromJvq.status(), fromJvq::toString);
+        assertEquals(0, fromBin.status(), fromBin::toString);
+        ObjectMapper json = new ObjectMapper();
+        assertEquals(json.readTree(fromBin.out()).get("ppl").asDouble(), json.readTree(fromJvq.out()).get("ppl").asDouble());
     }
 
     @Test
