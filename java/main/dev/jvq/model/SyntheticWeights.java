@@ -11,7 +11,10 @@ import java.nio.ByteOrder;
 import java.util.SplittableRandom;
 import java.util.stream.LongStream;
 
-/** Builds {@link LlamaModel#synthetic} models: random weights in a shared arena the model owns. */
+/**
+ * Builds {@link LlamaModel#synthetic} models: random weights in a shared arena the model owns. The
+ * tensors are read-only views, like a mapped checkpoint's, so a GPU backend may keep device copies.
+ */
 final class SyntheticWeights {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -61,7 +64,7 @@ final class SyntheticWeights {
         for (int i = 0; i < dim; i++) {
             s.setAtIndex(F32, i, (float) (1.0 + 0.1 * (r.nextDouble() - 0.5)));
         }
-        return new Tensor(name, DType.F32, new long[] {dim}, s);
+        return new Tensor(name, DType.F32, new long[] {dim}, s.asReadOnly());
     }
 
     /** Uniform in [-a, a), rounded to the dtype. */
@@ -83,6 +86,6 @@ final class SyntheticWeights {
                 }
             }
         });
-        return new Tensor(name, dtype, new long[] {rows, cols}, s);
+        return new Tensor(name, dtype, new long[] {rows, cols}, s.asReadOnly());
     }
 }
