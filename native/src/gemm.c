@@ -3,8 +3,8 @@
  * Both jvq_gemm (Y = X Wᵀ, W in f32/f16/bf16) and jvq_sgemm (C = A B) are the product
  * C[m x n] (+)= A[m x k] B[k x n] where A's rows are contiguous in k; they differ only in how B is
  * read. The driver packs a KC x NC block of B into f32 panels of NR columns (k-major, converted from
- * the weight dtype and zero-padded), packs MR rows of A k-major, and runs an MR x NR register-tile
- * micro-kernel that keeps the 6 x 16 block of C in 12 AVX2 accumulators: per k step it loads 2
+ * the weight dtype and zero-padded) and runs, for every MR rows of A read in place, an MR x NR
+ * register-tile micro-kernel that keeps the 6 x 16 block of C in 12 AVX2 accumulators: per k step it loads 2
  * vectors of B and broadcasts 6 values of A for 12 FMAs. Threads own disjoint column blocks of C,
  * so they never write the same memory. */
 #include <string.h>
@@ -26,6 +26,35 @@ typedef struct {
     int64_t n, k;
 } b_source;
 
+#ifdef JVQ_AVX2
+/* Eight consecutive weights of W (flat element offset off) widened to f32. */
+static inline __m256 load8_weights(const b_source* s, int64_t off) {
+    if (s->wtype == JVQ_DTYPE_F32) return _mm256_loadu_ps((const float*)s->b + off);
+    if (s->wtype == JVQ_DTYPE_F16) return jvq_load8_f16((const uint16_t*)s->b + off);
+    return jvq_load8_bf16((const uint16_t*)s->b + off);
+}
+
+/* In-register transpose of the 8 x 8 block r[row][col]. */
+static inline void transpose8(__m256* r) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+#endif
+
 /* Packs B[k0 .. k0+kc) x [j0 .. j0+nc) into panels of NR columns: dst[p][kk][jj], zero beyond nc. */
 static void pack_b(const b_source* s, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float* dst) {
     int64_t panels = (nc + NR - 1) / NR;
@@ -44,22 +73,31 @@ static void pack_b(const b_source* s, int64_t k0, int64_t kc, int64_t j0, int64_
             continue;
         }
         /* W row jb+jj, columns k0..k0+kc -> panel column jj (a transpose with conversion). */
+        int64_t kdone = 0;
+#ifdef JVQ_AVX2
+        if (jn == NR) { /* full panel: 8 x 8 blocks widened and transposed in registers */
+            for (; kdone + 8 <= kc; kdone += 8) {
+                for (int64_t jj0 = 0; jj0 < NR; jj0 += 8) {
+                    __m256 r[8];
+                    for (int t = 0; t < 8; t++) r[t] = load8_weights(s, (jb + jj0 + t) * s->k + k0 + kdone);
+                    transpose8(r);
+                    for (int t = 0; t < 8; t++) _mm256_store_ps(d + (kdone + t) * NR + jj0, r[t]);
+                }
+            }
+        }
+#endif
         for (int64_t jj = 0; jj < NR; jj++) {
             if (jj >= jn) {
                 for (int64_t kk = 0; kk < kc; kk++) d[kk * NR + jj] = 0.0f;
                 continue;
             }
             int64_t off = (jb + jj) * s->k + k0;
-            int64_t kk = 0;
+            int64_t kk = kdone;
 #ifdef JVQ_AVX2
             /* Widen 8 weights at a time, then scatter them down the panel column. */
             _Alignas(32) float tmp[8];
             for (; kk + 8 <= kc; kk += 8) {
-                __m256 v;
-                if (s->wtype == JVQ_DTYPE_F32) v = _mm256_loadu_ps((const float*)s->b + off + kk);
-                else if (s->wtype == JVQ_DTYPE_F16) v = jvq_load8_f16((const uint16_t*)s->b + off + kk);
-                else v = jvq_load8_bf16((const uint16_t*)s->b + off + kk);
-                _mm256_store_ps(tmp, v);
+                _mm256_store_ps(tmp, load8_weights(s, off + kk));
                 for (int t = 0; t < 8; t++) d[(kk + t) * NR + jj] = tmp[t];
             }
 #endif
@@ -72,21 +110,11 @@ static void pack_b(const b_source* s, int64_t k0, int64_t kc, int64_t j0, int64_
     }
 }
 
-/* Packs A rows [i0, i0+mr) x [k0, k0+kc) k-major: dst[kk][ii], zero beyond mr. */
-static void pack_a(const float* a, int64_t lda, int64_t i0, int64_t mr, int64_t k0, int64_t kc, float* dst) {
-    for (int64_t ii = 0; ii < MR; ii++) {
-        if (ii < mr) {
-            const float* src = a + (i0 + ii) * lda + k0;
-            for (int64_t kk = 0; kk < kc; kk++) dst[kk * MR + ii] = src[kk];
-        } else {
-            for (int64_t kk = 0; kk < kc; kk++) dst[kk * MR + ii] = 0.0f;
-        }
-    }
-}
-
-/* tile[MR][NR] = Σ_kk ap[kk][i] * bp[kk][j]. */
-static void micro_kernel(int64_t kc, const float* ap, const float* bp, float* tile) {
+/* tile[MR][NR] = Σ_kk a[i][kk] * bp[kk][j]: A is read in place through MR row pointers (already at
+ * column k0), each a sequential stream, so A needs no packing. */
+static void micro_kernel(int64_t kc, const float* const* a, const float* bp, float* tile) {
 #ifdef JVQ_AVX2
+    const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -95,14 +123,13 @@ static void micro_kernel(int64_t kc, const float* ap, const float* bp, float* ti
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
     for (int64_t kk = 0; kk < kc; kk++) {
         __m256 b0 = _mm256_load_ps(bp + kk * NR), b1 = _mm256_load_ps(bp + kk * NR + 8);
-        const float* ak = ap + kk * MR;
-        __m256 a;
-        a = _mm256_broadcast_ss(ak + 0); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
-        a = _mm256_broadcast_ss(ak + 1); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
-        a = _mm256_broadcast_ss(ak + 2); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
-        a = _mm256_broadcast_ss(ak + 3); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
-        a = _mm256_broadcast_ss(ak + 4); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
-        a = _mm256_broadcast_ss(ak + 5); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+        __m256 av;
+        av = _mm256_broadcast_ss(a0 + kk); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
+        av = _mm256_broadcast_ss(a1 + kk); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
+        av = _mm256_broadcast_ss(a2 + kk); c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);
+        av = _mm256_broadcast_ss(a3 + kk); c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);
+        av = _mm256_broadcast_ss(a4 + kk); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);
+        av = _mm256_broadcast_ss(a5 + kk); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
     }
     _mm256_store_ps(tile + 0 * NR, c00); _mm256_store_ps(tile + 0 * NR + 8, c01);
     _mm256_store_ps(tile + 1 * NR, c10); _mm256_store_ps(tile + 1 * NR + 8, c11);
@@ -114,7 +141,7 @@ static void micro_kernel(int64_t kc, const float* ap, const float* bp, float* ti
     for (int64_t e = 0; e < MR * NR; e++) tile[e] = 0.0f;
     for (int64_t kk = 0; kk < kc; kk++) {
         for (int64_t i = 0; i < MR; i++) {
-            float av = ap[kk * MR + i];
+            float av = a[i][kk];
 #pragma omp simd
             for (int64_t j = 0; j < NR; j++) tile[i * NR + j] += av * bp[kk * NR + j];
         }
@@ -136,7 +163,6 @@ static void blocked_product(const b_source* s, const float* a, float* c, int64_t
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         _Alignas(64) float bp[KC * NC];
-        _Alignas(64) float ap[KC * MR];
         _Alignas(64) float tile[MR * NR];
 #pragma omp for schedule(dynamic, 1)
         for (int64_t cb = 0; cb < col_blocks; cb++) {
@@ -148,10 +174,12 @@ static void blocked_product(const b_source* s, const float* a, float* c, int64_t
                 pack_b(s, k0, kc, j0, nc, bp);
                 for (int64_t i0 = 0; i0 < m; i0 += MR) {
                     int64_t mr = m - i0 < MR ? m - i0 : MR;
-                    pack_a(a, k, i0, mr, k0, kc, ap);
+                    /* Rows past m (last tile) repeat row i0; their results are dropped. */
+                    const float* arows[MR];
+                    for (int64_t ii = 0; ii < MR; ii++) arows[ii] = a + (i0 + (ii < mr ? ii : 0)) * k + k0;
                     for (int64_t p = 0; p * NR < nc; p++) {
                         int64_t jn = nc - p * NR < NR ? nc - p * NR : NR;
-                        micro_kernel(kc, ap, bp + p * KC * NR, tile);
+                        micro_kernel(kc, arows, bp + p * KC * NR, tile);
                         for (int64_t ii = 0; ii < mr; ii++) {
                             float* crow = c + (i0 + ii) * n + j0 + p * NR;
                             const float* trow = tile + ii * NR;

@@ -3,7 +3,7 @@
 #include <omp.h>
 #include "jvq_cpu.h"
 
-/* 0 = use every core the OpenMP runtime reports. */
+/* 0 = the OpenMP default: OMP_NUM_THREADS if set, else every core this process may run on. */
 static atomic_int g_thread_bound = 0;
 
 int32_t jvq_abi_version(void) {
@@ -12,8 +12,8 @@ int32_t jvq_abi_version(void) {
 
 int jvq_threads(void) {
     int bound = atomic_load_explicit(&g_thread_bound, memory_order_relaxed);
-    int procs = omp_get_num_procs();
-    return bound > 0 && bound < procs ? bound : procs;
+    int all = omp_get_max_threads();
+    return bound > 0 && bound < all ? bound : all;
 }
 
 int32_t jvq_max_threads(void) {

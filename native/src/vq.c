@@ -10,6 +10,7 @@
  * ranges and find their first residual by binary search. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <omp.h>
 #include "jvq_cpu.h"
 
@@ -37,6 +38,39 @@ static inline const float* vq_word(const vq_layer* L, int64_t v) {
     return L->cb + c * L->b;
 }
 
+/* Codeword pointers of the n (2 or 4) consecutive vectors starting at v, from as few unaligned
+ * 64-bit loads as possible: after the <= 7-bit shift a word holds 57 useful bits, enough for two
+ * codes of up to 24 bits or four of up to 14. */
+static inline void vq_words2(const vq_layer* L, int64_t v, const float** w) {
+    uint64_t bitpos = (uint64_t)v * (uint64_t)L->bits;
+    uint64_t word;
+    memcpy(&word, L->codes + (bitpos >> 3), sizeof word);
+    word >>= bitpos & 7u;
+    uint64_t mask = (1ull << L->bits) - 1ull;
+    uint64_t k = (uint64_t)L->k;
+    uint64_t c0 = word & mask, c1 = (word >> L->bits) & mask;
+    w[0] = L->cb + (int64_t)(c0 < k ? c0 : k) * L->b;
+    w[1] = L->cb + (int64_t)(c1 < k ? c1 : k) * L->b;
+}
+
+static inline void vq_words4(const vq_layer* L, int64_t v, const float** w) {
+    if (L->bits > 14) {
+        vq_words2(L, v, w);
+        vq_words2(L, v + 2, w + 2);
+        return;
+    }
+    uint64_t bitpos = (uint64_t)v * (uint64_t)L->bits;
+    uint64_t word;
+    memcpy(&word, L->codes + (bitpos >> 3), sizeof word);
+    word >>= bitpos & 7u;
+    uint64_t mask = (1ull << L->bits) - 1ull;
+    uint64_t k = (uint64_t)L->k;
+    for (int t = 0; t < 4; t++) {
+        uint64_t c = (word >> (t * L->bits)) & mask;
+        w[t] = L->cb + (int64_t)(c < k ? c : k) * L->b;
+    }
+}
+
 /* Σ_j W_body[i, j] x[j] over row i (before the row scale): codes only. */
 static float vq_row_dot(const vq_layer* L, int64_t i, const float* x, int64_t cols) {
     const int64_t b = L->b;
@@ -56,23 +90,27 @@ static float vq_row_dot(const vq_layer* L, int64_t i, const float* x, int64_t co
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     if (b == 4) {
         for (; j + 16 <= cols; j += 16, v += 4) {
-            __m256 w01 = _mm256_set_m128(_mm_loadu_ps(vq_word(L, v + 1)), _mm_loadu_ps(vq_word(L, v)));
-            __m256 w23 = _mm256_set_m128(_mm_loadu_ps(vq_word(L, v + 3)), _mm_loadu_ps(vq_word(L, v + 2)));
+            const float* w[4];
+            vq_words4(L, v, w);
+            __m256 w01 = _mm256_set_m128(_mm_loadu_ps(w[1]), _mm_loadu_ps(w[0]));
+            __m256 w23 = _mm256_set_m128(_mm_loadu_ps(w[3]), _mm_loadu_ps(w[2]));
             a0 = _mm256_fmadd_ps(w01, _mm256_loadu_ps(x + j), a0);
             a1 = _mm256_fmadd_ps(w23, _mm256_loadu_ps(x + j + 8), a1);
         }
     } else if (b == 2) {
         for (; j + 8 <= cols; j += 8, v += 4) {
-            __m128 lo = _mm_loadh_pi(_mm_loadl_pi(_mm_setzero_ps(), (const __m64*)vq_word(L, v)),
-                                     (const __m64*)vq_word(L, v + 1));
-            __m128 hi = _mm_loadh_pi(_mm_loadl_pi(_mm_setzero_ps(), (const __m64*)vq_word(L, v + 2)),
-                                     (const __m64*)vq_word(L, v + 3));
+            const float* w[4];
+            vq_words4(L, v, w);
+            __m128 lo = _mm_loadh_pi(_mm_loadl_pi(_mm_setzero_ps(), (const __m64*)w[0]), (const __m64*)w[1]);
+            __m128 hi = _mm_loadh_pi(_mm_loadl_pi(_mm_setzero_ps(), (const __m64*)w[2]), (const __m64*)w[3]);
             a0 = _mm256_fmadd_ps(_mm256_set_m128(hi, lo), _mm256_loadu_ps(x + j), a0);
         }
     } else if (b == 8) {
         for (; j + 16 <= cols; j += 16, v += 2) {
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(vq_word(L, v)), _mm256_loadu_ps(x + j), a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(vq_word(L, v + 1)), _mm256_loadu_ps(x + j + 8), a1);
+            const float* w[2];
+            vq_words2(L, v, w);
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w[0]), _mm256_loadu_ps(x + j), a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w[1]), _mm256_loadu_ps(x + j + 8), a1);
         }
     } else if (b > 8) {
         for (; j + b <= cols; j += b, v++) {
@@ -165,16 +203,22 @@ void jvq_vq_dequant_rows(const uint8_t* codes, int32_t bits, const uint16_t* cod
             int64_t i = row0 + q;
             float* out = dst + q * cols;
             int64_t f0 = i * cols;
-            /* Body: element by element through the flat index (vectors may straddle rows). */
-            int64_t v = f0 / b, lane = f0 - v * b;
-            const float* w = vq_word(&L, v);
-            for (int64_t j = 0; j < cols; j++) {
-                out[j] = w[lane];
-                if (++lane == b) {
-                    lane = 0;
-                    if (j + 1 < cols) w = vq_word(&L, ++v);
+            /* Body: a partial head vector when the row starts inside one, whole vectors, a partial tail. */
+            int64_t v = f0 / b, lane = f0 - v * b, j = 0;
+            if (lane != 0) {
+                const float* w = vq_word(&L, v++);
+                for (; lane < b && j < cols; lane++) out[j++] = w[lane];
+            }
+            if (b == 4) {
+                for (; j + 8 <= cols; j += 8, v += 2) {
+                    const float* w[2];
+                    vq_words2(&L, v, w);
+                    memcpy(out + j, w[0], 4 * sizeof(float));
+                    memcpy(out + j + 4, w[1], 4 * sizeof(float));
                 }
             }
+            for (; j + b <= cols; j += b) memcpy(out + j, vq_word(&L, v++), (size_t)b * sizeof(float));
+            if (j < cols) memcpy(out + j, vq_word(&L, v), (size_t)(cols - j) * sizeof(float));
             int64_t hi = f0 + cols;
             for (; p < nnz && flat_idx[p] < hi; p++) {
                 if (flat_idx[p] >= f0) out[flat_idx[p] - f0] += jvq_f16_to_float(val[p]);

@@ -52,6 +52,10 @@ public class GemvBench {
     @Param({"4096"})
     public long cols;
 
+    /** Kernel threads; 0 = the OpenMP default (all cores). Try {@code -p threads=1} on a busy machine. */
+    @Param({"0"})
+    public int threads;
+
     private Arena arena;
     private CpuBackend cpu;
     private MemorySegment w, x, y;
@@ -71,6 +75,7 @@ public class GemvBench {
     @Setup(Level.Trial)
     public void setUp() {
         cpu = new CpuBackend();
+        cpu.setThreads(threads);
         arena = Arena.ofShared();
         long n = rows * cols;
         w = arena.allocate(n * dtype.bytes, 64);
@@ -94,6 +99,7 @@ public class GemvBench {
 
     @TearDown(Level.Trial)
     public void tearDown() {
+        cpu.setThreads(0);
         arena.close();
         cpu.close();
     }

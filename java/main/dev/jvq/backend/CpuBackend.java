@@ -28,7 +28,7 @@ public final class CpuBackend implements Backend {
         NativeLibrary.lookup();
     }
 
-    /** Bounds the threads kernels use; 0 means all cores. */
+    /** Bounds the threads kernels use; 0 means the OpenMP default (OMP_NUM_THREADS, else all cores). */
     public void setThreads(int n) {
         if (n < 0) {
             throw new IllegalArgumentException("threads must be >= 0 (0 = all cores): " + n);
@@ -181,6 +181,9 @@ public final class CpuBackend implements Backend {
         if (k == 0 || b == 0) {
             throw new IllegalArgumentException("kmeansAssign: needs k >= 1 centroids of length b >= 1 (k=" + k
                     + ", b=" + b + ")");
+        }
+        if (k > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("kmeansAssign: k = " + k + " centroids do not fit the int32 indices");
         }
         if (MemorySegment.NULL.equals(sums) != MemorySegment.NULL.equals(counts)) {
             throw new IllegalArgumentException("kmeansAssign: sums and counts must both be given or both be NULL");

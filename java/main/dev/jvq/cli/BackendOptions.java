@@ -21,6 +21,11 @@ final class BackendOptions {
             description = "CPU threads for the native kernels (default 0: OMP_NUM_THREADS, else all cores).")
     int threads;
 
+    /** Opens the chosen backend; the reason for a CPU fallback under "auto" goes to stderr. */
+    Backend open() {
+        return open(new PrintWriter(System.err, true));
+    }
+
     /** Opens the chosen backend; the reason for a CPU fallback under "auto" goes to {@code err}. */
     Backend open(PrintWriter err) {
         if (threads < 0) {

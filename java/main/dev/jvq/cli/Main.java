@@ -23,7 +23,8 @@ public final class Main implements Callable<Integer> {
     static final Class<?>[] COMMANDS = {
         InspectCommand.class,
         BackendsCommand.class,
-        EvalCommand.class, GenerateCommand.class, BenchCommand.class,
+        QuantizeCommand.class, EvalCommand.class, GenerateCommand.class, BenchCommand.class,
+        ConvertCommand.class, PullCommand.class,
     };
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,

@@ -210,7 +210,8 @@ public final class HfTokenizer implements Tokenizer {
      * text, where the decoder drops the space the encoder prepended. A token may hold part of a
      * UTF-8 character; concatenate bytes before decoding them as text.
      */
-    public byte[] tokenBytes(int prev, int token) {
+    @Override
+    public byte[] decodeBytes(int prev, int token) {
         return bytes(token, prev < 0 || prev == bosId);
     }
 
@@ -233,7 +234,7 @@ public final class HfTokenizer implements Tokenizer {
 
     @Override
     public String decodeToken(int prev, int token) {
-        return new String(tokenBytes(prev, token), StandardCharsets.UTF_8);
+        return new String(decodeBytes(prev, token), StandardCharsets.UTF_8);
     }
 
     /**

@@ -14,9 +14,17 @@ public final class ModelFiles {
 
     private ModelFiles() {}
 
-    /** Opens a model checkpoint (llama2.c version-0 .bin). */
+    /** Opens a model: a compressed .jvq file, or a llama2.c version-0 .bin checkpoint. */
     public static LlamaModel openModel(Path model) {
+        if (isCompressed(model)) {
+            return dev.jvq.pipeline.CompressedModel.load(model).model();
+        }
         return Llama2cCheckpoint.load(model);
+    }
+
+    /** A .jvq file carries its own tokenizer. */
+    public static boolean isCompressed(Path model) {
+        return model.getFileName() != null && model.getFileName().toString().endsWith(".jvq");
     }
 
     /** Where the tokenizer of {@code model} is: {@code explicit} if given, else tokenizer.bin beside the model. */
@@ -39,6 +47,9 @@ public final class ModelFiles {
 
     /** Opens the tokenizer of {@code model} and checks that its vocabulary is the model's. */
     public static Tokenizer openTokenizerFor(Path explicit, Path modelPath, LlamaModel model) {
+        if (explicit == null && isCompressed(modelPath)) {
+            return dev.jvq.pipeline.CompressedModel.readTokenizer(modelPath);
+        }
         Path p = tokenizerPath(explicit, modelPath);
         Tokenizer t = openTokenizer(p);
         checkVocabulary(t, p, model);

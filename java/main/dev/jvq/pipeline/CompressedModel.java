@@ -145,6 +145,13 @@ public final class CompressedModel {
         return t;
     }
 
+    /** The tokenizer stored in a .jvq file. */
+    public static Tokenizer readTokenizer(Path path) {
+        try (JvqFile f = JvqReader.open(path)) {
+            return tokenizer(path, f.contents());
+        }
+    }
+
     private static Tokenizer tokenizer(Path path, JvqContents k) {
         if (k.tokenizer() == null) {
             throw JvqException.badFile(path, "holds no tokenizer");

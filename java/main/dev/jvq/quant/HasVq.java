@@ -93,8 +93,14 @@ public final class HasVq {
             }
         }
         int k = outlierCount(p.sparsity(), rows, cols);
-        int[] omega = TopK.largest(rows, cols,
-                (r, c) -> Math.abs((double) body.getAtIndex(LittleEndian.F32, (long) r * cols + c)) * sqrtH[c], k);
+        long[] keys = new long[rows * cols];
+        for (int r = 0, f = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++, f++) {
+                keys[f] = TopK.key(Math.abs((double) body.getAtIndex(LittleEndian.F32, f)) * sqrtH[c]);
+            }
+        }
+        int[] omega = TopK.largest(keys, k);
+        keys = null; // 8 bytes per weight: let it go before the caller allocates more
         float[] values = new float[k];
         for (int i = 0; i < k; i++) {
             values[i] = body.getAtIndex(LittleEndian.F32, omega[i]);

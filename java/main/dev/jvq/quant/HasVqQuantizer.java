@@ -43,6 +43,9 @@ public final class HasVqQuantizer {
         Map<String, List<Integer>> groups = new LinkedHashMap<>();
         for (int i = 0; i < inputs.size(); i++) {
             Input in = inputs.get(i);
+            if (scope == CodebookScope.KIND && (in.kind() == null || in.kind().isEmpty())) {
+                throw new IllegalArgumentException(in.name() + ": a per-kind codebook needs the projection kind");
+            }
             groups.computeIfAbsent(scope.groupOf(in.name(), in.kind()), g -> new ArrayList<>()).add(i);
         }
         VqLinear[] layers = new VqLinear[inputs.size()];

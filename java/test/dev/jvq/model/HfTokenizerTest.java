@@ -67,8 +67,8 @@ class HfTokenizerTest {
         HfTokenizer tok = load(GPT2);
         // "é" alone is a merged token, but its bytes can also arrive as two tokens (17 = Ã, 18 = ©):
         // each half is not text on its own; the sequence decodes to the character.
-        assertArrayEquals(new byte[] {(byte) 0xC3}, tok.tokenBytes(5, 17));
-        assertArrayEquals(new byte[] {(byte) 0xA9}, tok.tokenBytes(17, 18));
+        assertArrayEquals(new byte[] {(byte) 0xC3}, tok.decodeBytes(5, 17));
+        assertArrayEquals(new byte[] {(byte) 0xA9}, tok.decodeBytes(17, 18));
         assertEquals("é", tok.decode(new int[] {17, 18}));
     }
 
