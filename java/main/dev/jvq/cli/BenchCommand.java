@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jvq.JvqException;
 import dev.jvq.backend.Backend;
 import dev.jvq.model.LlamaModel;
+import dev.jvq.model.ModelFiles;
 import dev.jvq.model.SyntheticShape;
 import dev.jvq.runtime.Generator;
 import dev.jvq.runtime.Perplexity;
@@ -70,7 +71,7 @@ public final class BenchCommand implements Callable<Integer> {
 
         LlamaModel open(PrintWriter err) {
             if (choice.model != null) {
-                return ModelLoader.openModelOnly(choice.model);
+                return ModelFiles.openModel(choice.model);
             }
             SyntheticShape shape = SyntheticShape.byId(choice.synthetic);
             DType t = switch (dtype.toLowerCase(Locale.ROOT)) {

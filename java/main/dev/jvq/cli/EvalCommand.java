@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jvq.JvqException;
 import dev.jvq.backend.Backend;
 import dev.jvq.model.LlamaModel;
+import dev.jvq.model.ModelFiles;
 import dev.jvq.model.Tokenizer;
 import dev.jvq.runtime.Perplexity;
 import dev.jvq.runtime.TextFile;
@@ -26,11 +27,13 @@ import picocli.CommandLine.Option;
                     + " ppl = exp(mean window loss); the token-weighted ppl is shown beside it.",
             "--bos: each window is BOS + (seq-len - 1) text tokens and every text token is scored."})
 public final class EvalCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "FILE", description = "Model: a llama2.c .bin checkpoint or a compressed .jvq file.")
+    @Option(names = "--model", required = true, paramLabel = "PATH",
+            description = "Model: a compressed .jvq file, a Hugging Face directory, or a llama2.c .bin.")
     Path model;
 
     @Option(names = "--tokenizer", paramLabel = "FILE",
-            description = "Tokenizer (default: the one inside a .jvq, else tokenizer.bin next to the model).")
+            description = "Tokenizer file (default: the one inside a .jvq, tokenizer.json in a Hugging Face directory,"
+                    + " tokenizer.bin next to a llama2.c model).")
     Path tokenizer;
 
     @Option(names = "--text", required = true, paramLabel = "FILE", description = "Evaluation text (UTF-8).")
@@ -67,9 +70,8 @@ public final class EvalCommand implements Callable<Integer> {
         if (maxWindows < 0 || skipWindows < 0) {
             throw new JvqException("--max-windows and --skip-windows must be >= 0");
         }
-        try (ModelLoader.Opened opened = ModelLoader.open(model, tokenizer)) {
-            LlamaModel m = opened.model();
-            Tokenizer tok = opened.tokenizer();
+        try (LlamaModel m = ModelFiles.openModel(model)) {
+            Tokenizer tok = ModelFiles.openTokenizerFor(tokenizer, model, m);
             if (seqLen < 2) {
                 throw new JvqException("--seq-len " + seqLen + ": a window needs at least 2 tokens");
             }

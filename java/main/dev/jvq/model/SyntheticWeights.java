@@ -30,7 +30,9 @@ final class SyntheticWeights {
         Arena arena = Arena.ofShared();
         try {
             long[] stream = {seed};
-            Tensor embedding = random(arena, "token_embedding", dtype, c.vocabSize(), c.dim(), 1.0f, stream);
+            // Embedding rows of rms 1/sqrt(dim): tied-head logits then have unit scale, as in trained models.
+            Tensor embedding = random(arena, "token_embedding", dtype, c.vocabSize(), c.dim(),
+                    (float) Math.sqrt(3.0 / c.dim()), stream);
             int n = c.nLayers();
             Tensor[] attnNorm = new Tensor[n];
             Tensor[] ffnNorm = new Tensor[n];

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jvq.model.Fixtures;
+import dev.jvq.model.HfExporter;
 import dev.jvq.model.Llama2cCheckpoint;
+import dev.jvq.model.Llama2cTokenizer;
 import dev.jvq.model.LlamaModel;
 import dev.jvq.pipeline.CompressedModel;
 import java.io.IOException;
@@ -61,6 +63,25 @@ class EvalCommandTest {
         assertEquals(0, fromBin.status(), fromBin::toString);
         ObjectMapper json = new ObjectMapper();
         assertEquals(json.readTree(fromBin.out()).get("ppl").asDouble(), json.readTree(fromJvq.out()).get("ppl").asDouble());
+    }
+
+    /** The fixture exported as a Hugging Face directory (HALVES RoPE, tokenizer.json) evaluates like the .bin. */
+    @Test
+    void huggingFaceDirectoriesEvaluateLikeTheOriginal(@TempDir Path dir) throws IOException {
+        Path hf = dir.resolve("stories260K-hf");
+        try (LlamaModel m = Llama2cCheckpoint.load(Fixtures.model())) {
+            HfExporter.export(m, Llama2cTokenizer.load(Fixtures.tokenizer()), hf);
+        }
+        CliRun fromHf = CliRun.of("eval", "--model", hf, "--text", Fixtures.tinyStories(), "--seq-len", 256, "--bos",
+                "--max-windows", 2, "--json");
+        CliRun fromBin = CliRun.of("eval", "--model", Fixtures.model(), "--tokenizer", Fixtures.tokenizer(), "--text",
+                Fixtures.tinyStories(), "--seq-len", 256, "--bos", "--max-windows", 2, "--json");
+        assertEquals(0, fromHf.status(), fromHf::toString);
+        assertEquals(0, fromBin.status(), fromBin::toString);
+        ObjectMapper json = new ObjectMapper();
+        double a = json.readTree(fromBin.out()).get("ppl").asDouble();
+        double b = json.readTree(fromHf.out()).get("ppl").asDouble();
+        assertEquals(a, b, a * 1e-5);
     }
 
     @Test

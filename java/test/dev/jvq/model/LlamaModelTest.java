@@ -64,7 +64,7 @@ class LlamaModelTest {
                         default -> Float.intBitsToFloat(w.getAtIndex(ValueLayout.JAVA_SHORT, idx) << 16);
                     };
                     assertEquals(expect, row.getAtIndex(ValueLayout.JAVA_FLOAT, i));
-                    assertTrue(expect != 0 && Math.abs(expect) <= 1.0f);
+                    assertTrue(expect != 0 && Math.abs(expect) <= Math.sqrt(3.0 / 48) * 1.01);
                 }
                 assertThrows(IllegalArgumentException.class, () -> m.embed(77, row, 0));
             }
