@@ -146,7 +146,7 @@ public final class BenchCommand implements Callable<Integer> {
                             + common.modelName() + " (" + m.config().maxSeqLen() + ")");
                 }
                 int[] prompt = common.randomTokens(promptTokens, m.config().vocabSize());
-                try (Backend b = common.backendOptions.open();
+                try (Backend b = common.backendOptions.open(err);
                         Transformer t = new Transformer(m, b, context, Math.min(promptTokens, 512))) {
                     Generator.Result r = null;
                     for (int i = 0; i <= warmup; i++) {
@@ -209,7 +209,7 @@ public final class BenchCommand implements Callable<Integer> {
                             + m.config().maxSeqLen() + ")");
                 }
                 int[] tokens = common.randomTokens(seqLen * (windows + 1), m.config().vocabSize());
-                try (Backend b = common.backendOptions.open(); Transformer t = new Transformer(m, b, seqLen, seqLen)) {
+                try (Backend b = common.backendOptions.open(err); Transformer t = new Transformer(m, b, seqLen, seqLen)) {
                     // The first window is a warm-up (JIT, device uploads); the next ones are timed.
                     Perplexity.evaluate(t, tokens, new Perplexity.Options(seqLen, false, 0, 1), -1, null);
                     Perplexity.Result r = Perplexity.evaluate(t, tokens, new Perplexity.Options(seqLen, false, 1, windows),

@@ -27,11 +27,13 @@ import picocli.CommandLine.Option;
                     + " ppl = exp(mean window loss); the token-weighted ppl is shown beside it.",
             "--bos: each window is BOS + (seq-len - 1) text tokens and every text token is scored."})
 public final class EvalCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "FILE", description = "Model checkpoint (llama2.c .bin).")
+    @Option(names = "--model", required = true, paramLabel = "PATH",
+            description = "Model: a compressed .jvq file, a Hugging Face directory, or a llama2.c .bin.")
     Path model;
 
     @Option(names = "--tokenizer", paramLabel = "FILE",
-            description = "Tokenizer (default: tokenizer.bin next to the model).")
+            description = "Tokenizer file (default: the one inside a .jvq, tokenizer.json in a Hugging Face directory,"
+                    + " tokenizer.bin next to a llama2.c model).")
     Path tokenizer;
 
     @Option(names = "--text", required = true, paramLabel = "FILE", description = "Evaluation text (UTF-8).")
@@ -91,7 +93,7 @@ public final class EvalCommand implements Callable<Integer> {
                         + Math.min(Perplexity.MIN_WINDOW, seqLen) + " tokens to evaluate"
                         + (skipWindows > 0 ? " after skipping " + skipWindows : ""));
             }
-            try (Backend backend = backendOptions.open(); Transformer t = new Transformer(m, backend, seqLen, seqLen)) {
+            try (Backend backend = backendOptions.open(err); Transformer t = new Transformer(m, backend, seqLen, seqLen)) {
                 err.printf(Locale.ROOT, "eval: %s on %s (%s), %d tokens (tokenised in %.1f s), %d windows of %d%s%n",
                         model, backend.name(), backend.describe(), ids.length, tokenizeSeconds, windows, seqLen,
                         bos ? " with BOS" : "");

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jvq.JvqException;
 import dev.jvq.backend.Backend;
+import dev.jvq.model.HfTokenizer;
 import dev.jvq.model.LlamaModel;
 import dev.jvq.model.ModelFiles;
 import dev.jvq.model.Tokenizer;
@@ -24,15 +25,18 @@ import picocli.CommandLine.Option;
 
 /** {@code jvq generate}: continues a prompt, streaming the text to stdout. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = {"Generates text after a prompt (BOS + prompt tokens) and streams it to stdout.",
+        description = {"Generates text after a prompt (BOS + prompt tokens where the model uses BOS) and streams it"
+                + " to stdout.",
             "Temperature 0 is greedy decoding; otherwise top-p (nucleus) sampling. Generation stops after -n"
                     + " tokens, at the end of the model's context, or at a BOS/EOS token."})
 public final class GenerateCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "FILE", description = "Model checkpoint (llama2.c .bin).")
+    @Option(names = "--model", required = true, paramLabel = "PATH",
+            description = "Model: a compressed .jvq file, a Hugging Face directory, or a llama2.c .bin.")
     Path model;
 
     @Option(names = "--tokenizer", paramLabel = "FILE",
-            description = "Tokenizer (default: tokenizer.bin next to the model).")
+            description = "Tokenizer file (default: the one inside a .jvq, tokenizer.json in a Hugging Face directory,"
+                    + " tokenizer.bin next to a llama2.c model).")
     Path tokenizer;
 
     @Option(names = "--prompt", defaultValue = "", paramLabel = "TEXT", description = "Prompt text (default empty).")
@@ -79,10 +83,11 @@ public final class GenerateCommand implements Callable<Integer> {
         try (LlamaModel m = ModelFiles.openModel(model)) {
             Tokenizer tok = ModelFiles.openTokenizerFor(tokenizer, model, m);
             int[] text = tok.encode(prompt);
-            int[] ids = tok.bosId() >= 0 ? IntStream.concat(IntStream.of(tok.bosId()), Arrays.stream(text)).toArray()
-                    : text;
+            // llama2.c models always start from BOS; a Hugging Face tokenizer says whether its model does.
+            boolean addBos = tok.bosId() >= 0 && (!(tok instanceof HfTokenizer hf) || hf.addsBos());
+            int[] ids = addBos ? IntStream.concat(IntStream.of(tok.bosId()), Arrays.stream(text)).toArray() : text;
             if (ids.length == 0) {
-                throw new JvqException("--prompt: empty, and the tokenizer has no BOS token to start from");
+                throw new JvqException("--prompt: empty, and this model does not start from a BOS token");
             }
             int context = m.config().maxSeqLen();
             if (ids.length >= context) {
@@ -95,7 +100,7 @@ public final class GenerateCommand implements Callable<Integer> {
             }
             int needed = (int) Math.min(context, (long) ids.length + Math.max(steps, 1));
             int[] stops = IntStream.of(tok.bosId(), tok.eosId()).filter(i -> i >= 0).toArray();
-            try (Backend backend = backendOptions.open();
+            try (Backend backend = backendOptions.open(err);
                     Transformer t = new Transformer(m, backend, needed, Math.min(needed, 512))) {
                 Utf8Stream stream = new Utf8Stream(out);
                 int[] prev = {ids[ids.length - 1]};

@@ -11,7 +11,10 @@ import java.nio.ByteOrder;
 import java.util.SplittableRandom;
 import java.util.stream.LongStream;
 
-/** Builds {@link LlamaModel#synthetic} models: random weights in a shared arena the model owns. */
+/**
+ * Builds {@link LlamaModel#synthetic} models: random weights in a shared arena the model owns. The
+ * tensors are read-only views, like a mapped checkpoint's, so a GPU backend may keep device copies.
+ */
 final class SyntheticWeights {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -27,7 +30,9 @@ final class SyntheticWeights {
         Arena arena = Arena.ofShared();
         try {
             long[] stream = {seed};
-            Tensor embedding = random(arena, "token_embedding", dtype, c.vocabSize(), c.dim(), 1.0f, stream);
+            // Embedding rows of rms 1/sqrt(dim): tied-head logits then have unit scale, as in trained models.
+            Tensor embedding = random(arena, "token_embedding", dtype, c.vocabSize(), c.dim(),
+                    (float) Math.sqrt(3.0 / c.dim()), stream);
             int n = c.nLayers();
             Tensor[] attnNorm = new Tensor[n];
             Tensor[] ffnNorm = new Tensor[n];
@@ -61,7 +66,7 @@ final class SyntheticWeights {
         for (int i = 0; i < dim; i++) {
             s.setAtIndex(F32, i, (float) (1.0 + 0.1 * (r.nextDouble() - 0.5)));
         }
-        return new Tensor(name, DType.F32, new long[] {dim}, s);
+        return new Tensor(name, DType.F32, new long[] {dim}, s.asReadOnly());
     }
 
     /** Uniform in [-a, a), rounded to the dtype. */
@@ -83,6 +88,6 @@ final class SyntheticWeights {
                 }
             }
         });
-        return new Tensor(name, dtype, new long[] {rows, cols}, s);
+        return new Tensor(name, dtype, new long[] {rows, cols}, s.asReadOnly());
     }
 }

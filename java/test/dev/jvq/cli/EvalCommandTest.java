@@ -6,6 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jvq.model.Fixtures;
+import dev.jvq.model.HfExporter;
+import dev.jvq.model.Llama2cCheckpoint;
+import dev.jvq.model.Llama2cTokenizer;
+import dev.jvq.model.LlamaModel;
+import dev.jvq.pipeline.CompressedModel;
+import dev.jvq.pipeline.StoredTokenizer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -40,6 +46,43 @@ class EvalCommandTest {
         assertEquals(0, r.status(), r::toString);
         assertTrue(r.out().startsWith("perplexity "), r.out());
         assertTrue(r.out().contains("over 2 windows of 512 tokens"), r.out());
+    }
+
+    /** A .jvq file carries its tokenizer; a dense copy of the fixture evaluates exactly like the .bin. */
+    @Test
+    void compressedModelFilesEvaluateWithTheirOwnTokenizer(@TempDir Path dir) throws IOException {
+        Path jvq = dir.resolve("dense.jvq");
+        try (LlamaModel m = Llama2cCheckpoint.load(Fixtures.model())) {
+            CompressedModel.save(jvq, m, new StoredTokenizer(StoredTokenizer.LLAMA2C,
+                    Files.readAllBytes(Fixtures.tokenizer())), new ObjectMapper().createObjectNode());
+        }
+        CliRun fromJvq = CliRun.of("eval", "--model", jvq, "--text", Fixtures.tinyStories(), "--seq-len", 256, "--bos",
+                "--max-windows", 2, "--json");
+        CliRun fromBin = CliRun.of("eval", "--model", Fixtures.model(), "--tokenizer", Fixtures.tokenizer(), "--text",
+                Fixtures.tinyStories(), "--seq-len", 256, "--bos", "--max-windows", 2, "--json");
+        assertEquals(0, fromJvq.status(), fromJvq::toString);
+        assertEquals(0, fromBin.status(), fromBin::toString);
+        ObjectMapper json = new ObjectMapper();
+        assertEquals(json.readTree(fromBin.out()).get("ppl").asDouble(), json.readTree(fromJvq.out()).get("ppl").asDouble());
+    }
+
+    /** The fixture exported as a Hugging Face directory (HALVES RoPE, tokenizer.json) evaluates like the .bin. */
+    @Test
+    void huggingFaceDirectoriesEvaluateLikeTheOriginal(@TempDir Path dir) throws IOException {
+        Path hf = dir.resolve("stories260K-hf");
+        try (LlamaModel m = Llama2cCheckpoint.load(Fixtures.model())) {
+            HfExporter.export(m, Llama2cTokenizer.load(Fixtures.tokenizer()), hf);
+        }
+        CliRun fromHf = CliRun.of("eval", "--model", hf, "--text", Fixtures.tinyStories(), "--seq-len", 256, "--bos",
+                "--max-windows", 2, "--json");
+        CliRun fromBin = CliRun.of("eval", "--model", Fixtures.model(), "--tokenizer", Fixtures.tokenizer(), "--text",
+                Fixtures.tinyStories(), "--seq-len", 256, "--bos", "--max-windows", 2, "--json");
+        assertEquals(0, fromHf.status(), fromHf::toString);
+        assertEquals(0, fromBin.status(), fromBin::toString);
+        ObjectMapper json = new ObjectMapper();
+        double a = json.readTree(fromBin.out()).get("ppl").asDouble();
+        double b = json.readTree(fromHf.out()).get("ppl").asDouble();
+        assertEquals(a, b, a * 1e-5);
     }
 
     @Test
