@@ -71,8 +71,9 @@ public final class DemoCommand implements Callable<Integer> {
                     + " windows when both texts are the same file (default: ${DEFAULT-VALUE}).")
     int calibWindows;
 
-    @Option(names = "--max-windows", defaultValue = "0", paramLabel = "N",
-            description = "Evaluate at most N windows per method (default 0 = all).")
+    @Option(names = "--max-windows", defaultValue = "256", paramLabel = "N",
+            description = "Evaluate at most N windows per method (default: ${DEFAULT-VALUE}, a quick look;"
+                    + " 0 = the whole text, as bench/RESULTS.md reports).")
     int maxWindows;
 
     // Commas also separate HAS-VQ overrides (hasvq-mid:b=2,k=256): split only where no "key=" follows.
