@@ -8,7 +8,8 @@
 /* ---------------------------------------------------------------------------------------------
  * GEMV: one warp per output row (grid-stride over rows), lanes stride along the row. Decoding is
  * memory-bound, so rows whose start is 16-byte aligned are read with 16-byte loads; x is read
- * through the read-only cache, where every warp of the SM finds it.
+ * through the read-only cache, where every warp of the SM finds it. Indices within a row are 32-bit
+ * (the host keeps cols below 2^31): 64-bit loop counters made ptxas spill on sm_80.
  * ------------------------------------------------------------------------------------------- */
 
 #define GEMV_WARPS 8
@@ -17,9 +18,9 @@ __device__ __forceinline__ bool jvq_aligned16(const void* p) { return ((uintptr_
 
 /* Dot product of one row with x, generic over the weight type (scalar loads). */
 template <class L>
-__device__ __forceinline__ float gemv_row_scalar(const typename L::storage* wr, const float* x, i64 cols, int lane) {
+__device__ __forceinline__ float gemv_row_scalar(const typename L::storage* wr, const float* x, int cols, int lane) {
     float acc = 0.0f;
-    for (i64 j = lane; j < cols; j += JVQ_WARP) acc += L::load(wr, j) * __ldg(x + j);
+    for (int j = lane; j < cols; j += JVQ_WARP) acc += L::load(wr, j) * __ldg(x + j);
     return acc;
 }
 
@@ -34,7 +35,7 @@ jvq_gemv_f32(const float* __restrict__ w, const float* __restrict__ x, float* __
             const float4* w4 = (const float4*)wr;
             const float4* x4 = (const float4*)x;
             acc = 0.0f;
-            for (i64 q = lane; q < cols / 4; q += JVQ_WARP) {
+            for (int q = lane; q < (int)(cols >> 2); q += JVQ_WARP) {
                 float4 a = __ldg(w4 + q), b = __ldg(x4 + q);
                 acc += a.x * b.x;
                 acc += a.y * b.y;
@@ -42,7 +43,7 @@ jvq_gemv_f32(const float* __restrict__ w, const float* __restrict__ x, float* __
                 acc += a.w * b.w;
             }
         } else {
-            acc = gemv_row_scalar<JvqLoadF32>(wr, x, cols, lane);
+            acc = gemv_row_scalar<JvqLoadF32>(wr, x, (int)cols, lane);
         }
         acc = jvq_warp_sum(acc);
         if (lane == 0) y[r] = acc;
@@ -62,7 +63,7 @@ __device__ __forceinline__ void gemv_16bit(const uint16_t* __restrict__ w, const
             const uint4* w8 = (const uint4*)wr;
             const float4* x4 = (const float4*)x;
             acc = 0.0f;
-            for (i64 q = lane; q < cols / 8; q += JVQ_WARP) {
+            for (int q = lane; q < (int)(cols >> 3); q += JVQ_WARP) {
                 uint4 u = __ldg(w8 + q);
                 float4 a = __ldg(x4 + 2 * q), b = __ldg(x4 + 2 * q + 1);
                 acc += L::cvt((uint16_t)(u.x & 0xffffu)) * a.x;
@@ -75,7 +76,7 @@ __device__ __forceinline__ void gemv_16bit(const uint16_t* __restrict__ w, const
                 acc += L::cvt((uint16_t)(u.w >> 16)) * b.w;
             }
         } else {
-            acc = gemv_row_scalar<L>(wr, x, cols, lane);
+            acc = gemv_row_scalar<L>(wr, x, (int)cols, lane);
         }
         acc = jvq_warp_sum(acc);
         if (lane == 0) y[r] = acc;

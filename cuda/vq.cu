@@ -21,9 +21,9 @@ jvq_sparse_scatter(float* __restrict__ dst, i64 row0, i64 nrows, i64 cols, const
         i64 f = __ldg(flat_idx + e);
         i64 r = f / cols;
         if (r < row0 || r >= row0 + nrows) continue; /* outside the block: the CPU twin skips it too */
-        float s = jvq_f16_to_float(__ldg(val + e));
-        if (row_scale) s *= jvq_f16_to_float(__ldg(row_scale + r));
-        dst[(r - row0) * cols + (f - r * cols)] += s;
+        float s = row_scale ? jvq_f16_to_float(__ldg(row_scale + r)) : 1.0f;
+        /* __fmul_rn: rounded product, then the add, as the CPU twin does (no fused multiply-add) */
+        dst[(r - row0) * cols + (f - r * cols)] += __fmul_rn(jvq_f16_to_float(__ldg(val + e)), s);
     }
 }
 
@@ -61,16 +61,30 @@ __device__ __forceinline__ const uint16_t* stage_codebook(const uint16_t* __rest
     return cb_smem;
 }
 
+/* Per-warp code unpacking: lane l gets the code of vector vstart + l. The codes of those 32 vectors
+ * span at most bits + 1 consecutive 32-bit words of the stream (bits <= 24); lanes 0..bits load one
+ * word each (one coalesced load), and each lane fetches the two words holding its code by shuffles.
+ * Words at or past n_words read as zero. All 32 lanes must call it with the same vstart. */
+__device__ __forceinline__ uint32_t warp_code(const uint32_t* __restrict__ codes, i64 n_words, int bits, i64 vstart,
+                                              int lane) {
+    uint64_t bit0 = (uint64_t)vstart * (uint64_t)bits;
+    i64 w0 = (i64)(bit0 >> 5);
+    uint32_t word = (lane <= bits && w0 + lane < n_words) ? __ldg(codes + w0 + lane) : 0u;
+    uint32_t rel = (uint32_t)(bit0 & 31u) + (uint32_t)lane * (uint32_t)bits;
+    int q = (int)(rel >> 5);
+    uint32_t lo = __shfl_sync(JVQ_FULL_MASK, word, q & 31);
+    uint32_t hi = __shfl_sync(JVQ_FULL_MASK, word, (q + 1) & 31);
+    return (uint32_t)((((uint64_t)hi << 32) | lo) >> (rel & 31u)) & (uint32_t)((1ull << bits) - 1ull);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Fused VQ-dequant GEMV: one warp per row (grid-stride; blocks are few and persistent so the
  * codebook is staged into shared memory once per block, not once per row).
  *
- * Per-warp code unpacking: the warp takes the row's vectors 32 at a time, lane l owning vector
- * vstart + l. The codes of those 32 vectors span at most bits + 1 consecutive 32-bit words of the
- * stream; lanes 0..bits load one word each (one coalesced load), and each lane fetches the two
- * words holding its code with shuffles. A vector's elements that belong to the row are multiplied
- * with x; the row's residuals (found with warp_lower_bound) are added in the same pass; the row
- * scale is applied once, to the warp's sum.
+ * The warp takes the row's vectors 32 at a time (warp_code), multiplies each vector's elements that
+ * belong to the row with x, adds the row's residuals (found with warp_lower_bound) in the same pass
+ * and applies the row scale once, to the warp's sum. A code >= k (a corrupt file) makes the row NaN,
+ * as on the CPU, instead of reading past the codebook.
  * ------------------------------------------------------------------------------------------- */
 
 #define VQ_WARPS 8
@@ -82,23 +96,18 @@ jvq_vq_gemv(const uint32_t* __restrict__ codes, i64 n_code_words, int bits, cons
             i64 rows, i64 cols, int cb_in_smem) {
     const uint16_t* cb = stage_codebook(codebook, k, b, cb_in_smem);
     int lane = threadIdx.x & 31;
-    uint32_t mask = bits >= 32 ? 0xffffffffu : ((1u << bits) - 1u);
     for (i64 r = (i64)blockIdx.x * VQ_WARPS + (threadIdx.x >> 5); r < rows; r += (i64)gridDim.x * VQ_WARPS) {
         i64 rs = r * cols, re = rs + cols; /* the row's flat range */
         i64 vbeg = rs / b, vend = (re + b - 1) / b;
         float acc = 0.0f;
-        for (i64 vstart = vbeg; vstart < vend; vstart += JVQ_WARP) {
-            uint64_t bit0 = (uint64_t)vstart * (uint64_t)bits;
-            i64 w0 = (i64)(bit0 >> 5);
-            uint32_t word = (lane <= bits && w0 + lane < n_code_words) ? __ldg(codes + w0 + lane) : 0u;
-            uint32_t rel = (uint32_t)(bit0 & 31u) + (uint32_t)lane * (uint32_t)bits;
-            int q = (int)(rel >> 5);
-            uint32_t lo = __shfl_sync(JVQ_FULL_MASK, word, q & 31);
-            uint32_t hi = __shfl_sync(JVQ_FULL_MASK, word, (q + 1) & 31);
+        for (i64 vstart = vbeg; vstart < vend; vstart += JVQ_WARP) { /* uniform across the warp */
+            uint32_t code = warp_code(codes, n_code_words, bits, vstart, lane);
             i64 vv = vstart + lane;
-            if (vv >= vend) continue;
-            uint32_t code = (uint32_t)((((uint64_t)hi << 32) | lo) >> (rel & 31u)) & mask;
-            if (code >= (uint64_t)k) code = (uint32_t)(k - 1); /* never read outside the codebook */
+            if (vv >= vend) continue; /* only in the last round, so no lane misses a shuffle */
+            if (code >= (uint64_t)k) {
+                acc = NAN;
+                continue;
+            }
             const uint16_t* cw = cb + (i64)code * b;
             i64 fb = vv * b;
             i64 t0 = fb < rs ? rs - fb : 0, t1 = fb + b > re ? re - fb : b;
@@ -118,38 +127,44 @@ jvq_vq_gemv(const uint32_t* __restrict__ codes, i64 n_code_words, int bits, cons
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Row dequantisation into dst (nrows x cols f32): one thread per vector touching rows
- * [row0, row0 + nrows), writing s_row * C[code][t] for each of its elements in the range (the code is
- * read with jvq_read_code, which relies on the stream's 8 zero bytes of padding). The residuals are
- * then added by jvq_sparse_scatter with the row scales, as the CPU twin does.
+ * Row dequantisation into dst (nrows x cols f32) in the CPU twin's order: one warp per row writes
+ * the codewords' elements (warp_code unpacking, NaN for a code >= k), adds the row's residuals, then
+ * multiplies the row by its scale — dst = (R + S) * s, bit for bit what the CPU computes. __syncwarp
+ * orders the three passes (a lane may touch elements another lane wrote).
  * ------------------------------------------------------------------------------------------- */
 
-#define DQ_THREADS 256
-
-extern "C" __global__ void __launch_bounds__(DQ_THREADS)
-jvq_vq_dequant_rows(const uint8_t* __restrict__ codes, int bits, const uint16_t* __restrict__ codebook, i64 k, i64 b,
-                    const uint16_t* __restrict__ row_scale, float* __restrict__ dst, i64 row0, i64 nrows, i64 cols,
+extern "C" __global__ void __launch_bounds__(VQ_WARPS * 32)
+jvq_vq_dequant_rows(const uint32_t* __restrict__ codes, i64 n_code_words, int bits, const uint16_t* __restrict__ codebook,
+                    i64 k, i64 b, const uint16_t* __restrict__ row_scale, const int32_t* __restrict__ flat_idx,
+                    const uint16_t* __restrict__ val, i64 nnz, float* __restrict__ dst, i64 row0, i64 nrows, i64 cols,
                     int cb_in_smem) {
     const uint16_t* cb = stage_codebook(codebook, k, b, cb_in_smem);
-    i64 fs = row0 * cols, fe = fs + nrows * cols; /* flat range of the rows */
-    i64 vbeg = fs / b, vend = (fe + b - 1) / b;
-    for (i64 vv = vbeg + jvq_tid(); vv < vend; vv += jvq_stride()) {
-        uint32_t code = jvq_read_code(codes, vv, bits);
-        if (code >= (uint64_t)k) code = (uint32_t)(k - 1);
-        const uint16_t* cw = cb + (i64)code * b;
-        i64 fb = vv * b;
-        i64 t0 = fb < fs ? fs - fb : 0, t1 = fb + b > fe ? fe - fb : b;
-        i64 r = (fb + t0) / cols;
-        i64 rend = (r + 1) * cols; /* the vector may run into the next row */
-        float s = row_scale ? jvq_f16_to_float(__ldg(row_scale + r)) : 1.0f;
-        for (i64 t = t0; t < t1; t++) {
-            i64 f = fb + t;
-            if (f >= rend) {
-                r++;
-                rend += cols;
-                s = row_scale ? jvq_f16_to_float(__ldg(row_scale + r)) : 1.0f;
-            }
-            dst[f - fs] = s * jvq_f16_to_float(cw[t]);
+    int lane = threadIdx.x & 31;
+    for (i64 q = (i64)blockIdx.x * VQ_WARPS + (threadIdx.x >> 5); q < nrows; q += (i64)gridDim.x * VQ_WARPS) {
+        i64 r = row0 + q;
+        i64 rs = r * cols, re = rs + cols;
+        i64 vbeg = rs / b, vend = (re + b - 1) / b;
+        float* out = dst + q * cols;
+        for (i64 vstart = vbeg; vstart < vend; vstart += JVQ_WARP) {
+            uint32_t code = warp_code(codes, n_code_words, bits, vstart, lane);
+            i64 vv = vstart + lane;
+            if (vv >= vend) continue;
+            bool bad = code >= (uint64_t)k;
+            const uint16_t* cw = cb + (bad ? 0 : (i64)code * b);
+            i64 fb = vv * b;
+            i64 t0 = fb < rs ? rs - fb : 0, t1 = fb + b > re ? re - fb : b;
+#pragma unroll 1 /* b is small; unrolling this runtime-bounded loop made sm_90 spill */
+            for (i64 t = t0; t < t1; t++) out[fb - rs + t] = bad ? NAN : jvq_f16_to_float(cw[t]);
         }
+        __syncwarp();
+        if (nnz > 0) {
+            i64 e0 = warp_lower_bound(flat_idx, nnz, rs, lane);
+            i64 e1 = warp_lower_bound(flat_idx, nnz, re, lane);
+            for (i64 e = e0 + lane; e < e1; e += JVQ_WARP) out[__ldg(flat_idx + e) - rs] += jvq_f16_to_float(__ldg(val + e));
+            __syncwarp();
+        }
+        float s = row_scale ? jvq_f16_to_float(__ldg(row_scale + r)) : 1.0f;
+        for (i64 j = lane; j < cols; j += JVQ_WARP) out[j] *= s;
+        __syncwarp(); /* the next row's writes come after this row's reads */
     }
 }

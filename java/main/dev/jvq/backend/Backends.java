@@ -52,7 +52,7 @@ public final class Backends {
                 }
             }
             default:
-                throw new JvqException("--backend: unknown backend '" + name + "' (expected one of "
+                throw new JvqException("--backend " + name + ": unknown backend (expected one of "
                         + String.join(", ", NAMES) + ")");
         }
     }

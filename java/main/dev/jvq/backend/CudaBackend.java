@@ -81,7 +81,8 @@ public final class CudaBackend implements Backend {
         this.memory = m;
         this.multiprocessors = probe.multiprocessors();
         this.cublas = openCublas();
-        this.description = probe.device() + (cublas != null ? ", cuBLAS" : ", own SGEMM kernel (libcublas.so.12 not found)");
+        this.description = "cuda: " + probe.device()
+                + (cublas != null ? ", cuBLAS" : ", own SGEMM kernel (libcublas.so.12 not found)");
     }
 
     /** Opens device 0. Throws {@link JvqException} (one line) when there is no usable device. */
@@ -172,6 +173,9 @@ public final class CudaBackend implements Backend {
     public void gemv(DType wtype, MemorySegment w, MemorySegment x, MemorySegment y, long rows, long cols) {
         String fn = "jvq_gemv_" + suffix(wtype);
         dims("rows", rows, "cols", cols);
+        if (cols > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("gemv: cols " + cols + " exceeds the GPU kernel's 32-bit row index");
+        }
         in(w, "w", mul(rows, cols, wtype.bytes));
         in(x, "x", mul(cols, 4));
         out(y, "y", mul(rows, 4));
@@ -392,6 +396,9 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("kmeansAssign: needs k >= 1 centroids of length b >= 1 (k=" + k
                     + ", b=" + b + ")");
         }
+        if (k > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("kmeansAssign: k = " + k + " centroids do not fit the int32 indices");
+        }
         if (isNull(sums) != isNull(counts)) {
             throw new IllegalArgumentException("kmeansAssign: sums and counts must both be given or both be NULL");
         }
@@ -519,12 +526,7 @@ public final class CudaBackend implements Backend {
             CUdeviceptr dv = nnz > 0 ? c.weight(val) : new CUdeviceptr();
             CUdeviceptr dx = c.in(x, cols * 4), dy = c.out(y, rows * 4);
             long words = ceilDiv(codes.byteSize(), 4); // the device copy is padded past this (CudaMemory.PAD)
-            // Persistent blocks (as many as fit at once) so each stages the codebook only once.
-            int[] perSm = new int[1];
-            check(cuOccupancyMaxActiveBlocksPerMultiprocessor(perSm, kernels.get("jvq_vq_gemv").function(), 256, smem),
-                    "cuOccupancyMaxActiveBlocksPerMultiprocessor");
-            long grid = gridFor(rows, 8, Math.max(1, perSm[0]));
-            kernels.launch("jvq_vq_gemv", grid, 1, 256, smem, dcodes, words, bits, dcb, k, b, ds, di, dv, nnz, dx, dy, rows,
+            kernels.launch("jvq_vq_gemv", vqGrid("jvq_vq_gemv", rows, smem), 1, 256, smem, dcodes, words, bits, dcb, k, b, ds, di, dv, nnz, dx, dy, rows,
                     cols, inSmem);
             c.finish();
         }
@@ -546,18 +548,24 @@ public final class CudaBackend implements Backend {
         }
         int inSmem = codebookInSmem("jvq_vq_dequant_rows", k, b);
         long smem = inSmem == 1 ? k * b * 2 : 0;
-        long fs = row0 * cols, fe = fs + nrows * cols;
-        long vectors = ceilDiv(fe, b) - fs / b;
         try (CudaMemory.Call c = begin()) {
             CUdeviceptr dcodes = c.weight(codes), dcb = c.weight(codebook), ds = c.weight(rowScale);
+            CUdeviceptr di = nnz > 0 ? c.weight(flatIdx) : new CUdeviceptr();
+            CUdeviceptr dv = nnz > 0 ? c.weight(val) : new CUdeviceptr();
             CUdeviceptr ddst = c.out(dst, bytes);
-            kernels.launch("jvq_vq_dequant_rows", gridFor(vectors, 256, 8), 1, 256, smem, dcodes, bits, dcb, k, b, ds, ddst,
-                    row0, nrows, cols, inSmem);
-            if (nnz > 0) {
-                launchScatter(c, ddst, row0, nrows, cols, flatIdx, val, nnz, rowScale);
-            }
+            long words = ceilDiv(codes.byteSize(), 4);
+            kernels.launch("jvq_vq_dequant_rows", vqGrid("jvq_vq_dequant_rows", nrows, smem), 1, 256, smem, dcodes, words,
+                    bits, dcb, k, b, ds, di, dv, nnz, ddst, row0, nrows, cols, inSmem);
             c.finish();
         }
+    }
+
+    /** Persistent blocks of 8 row-warps, as many as fit on the GPU at once, so each stages the codebook once. */
+    private long vqGrid(String fn, long rows, long smem) {
+        int[] perSm = new int[1];
+        check(cuOccupancyMaxActiveBlocksPerMultiprocessor(perSm, kernels.get(fn).function(), 256, smem),
+                "cuOccupancyMaxActiveBlocksPerMultiprocessor");
+        return gridFor(rows, 8, Math.max(1, perSm[0]));
     }
 
     @Override

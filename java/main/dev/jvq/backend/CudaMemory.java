@@ -34,10 +34,11 @@ import jcuda.driver.CUresult;
  * are copied in when requested, outputs copied back by {@link Call#finish()}. A segment requested
  * twice in one call (rmsnorm's out == x) gets the same device buffer.
  *
- * <p>Every device buffer is padded with at least {@link #PAD} zero bytes (and sized to a multiple of
- * {@link #ALIGN}), so kernels may read a little past the data — the VQ code reader's 8-byte loads, the
- * GEMV's word loads — without leaving the allocation. Host copies go in chunks of at most 1 GiB:
- * JCuda addresses host memory through {@link java.nio.ByteBuffer}s, which end at 2 GiB.
+ * <p>Every device buffer is padded with at least {@link #PAD} bytes (zeroed for cached weights) and
+ * sized to a multiple of {@link #ALIGN}, so a kernel may read a little past the data — the VQ kernels
+ * load the code stream in whole 32-bit words — without leaving the allocation. Host copies go in
+ * chunks of at most 1 GiB: JCuda addresses host memory through {@link java.nio.ByteBuffer}s, which
+ * end at 2 GiB.
  */
 final class CudaMemory implements AutoCloseable {
 
@@ -63,7 +64,7 @@ final class CudaMemory implements AutoCloseable {
     private final LinkedHashMap<Key, Cached> weights = new LinkedHashMap<>(64, 0.75f, true);
     private final Set<Key> pinned = new HashSet<>();
     private long weightBytes;
-    private long weightBudget;
+    private final long weightBudget;
 
     private CUdeviceptr scratch;
     private long scratchBytes;
@@ -81,10 +82,6 @@ final class CudaMemory implements AutoCloseable {
 
     long cachedWeightBytes() {
         return weightBytes;
-    }
-
-    int cachedWeightCount() {
-        return weights.size();
     }
 
     /** Allocates, evicting unpinned weights while the device is out of memory. */
@@ -169,7 +166,7 @@ final class CudaMemory implements AutoCloseable {
 
     /** The device buffers of one backend call. */
     final class Call implements AutoCloseable {
-        private record Staged(MemorySegment host, long bytes, CUdeviceptr ptr, boolean copyBack) {}
+        private record Staged(MemorySegment host, long bytes, CUdeviceptr ptr, boolean copiedIn, boolean copyBack) {}
 
         private final List<Staged> staged = new ArrayList<>();
         private final List<CUdeviceptr> extra = new ArrayList<>();
@@ -252,9 +249,10 @@ final class CudaMemory implements AutoCloseable {
             for (int i = 0; i < staged.size(); i++) {
                 Staged s = staged.get(i);
                 if (s.bytes() == bytes && sameMemory(s.host(), seg)) {
-                    if (copyBack && !s.copyBack()) {
-                        staged.set(i, new Staged(s.host(), bytes, s.ptr(), true));
+                    if (copyIn && !s.copiedIn()) {
+                        copyIn(s.ptr(), seg, bytes); // first staged as an output, now also read
                     }
+                    staged.set(i, new Staged(s.host(), bytes, s.ptr(), s.copiedIn() || copyIn, s.copyBack() || copyBack));
                     return s.ptr();
                 }
             }
@@ -262,7 +260,7 @@ final class CudaMemory implements AutoCloseable {
             if (copyIn) {
                 copyIn(p, seg, bytes);
             }
-            staged.add(new Staged(seg, bytes, p, copyBack));
+            staged.add(new Staged(seg, bytes, p, copyIn, copyBack));
             return p;
         }
 
@@ -312,8 +310,12 @@ final class CudaMemory implements AutoCloseable {
                     scratchBytes = 0;
                 }
                 long size = Math.max(wanted + wanted / 4, 1L << 20);
-                scratch = alloc(size);
-                scratchBytes = size;
+                try {
+                    scratch = alloc(size);
+                    scratchBytes = size;
+                } catch (RuntimeException e) {
+                    // No room to grow: later calls of this size get buffers of their own again.
+                }
             }
             open = null;
         }

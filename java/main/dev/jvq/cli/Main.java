@@ -21,10 +21,8 @@ public final class Main implements Callable<Integer> {
 
     /** Every command of the CLI, in the order `jvq --help` lists them. */
     static final Class<?>[] COMMANDS = {
-        InspectCommand.class,
-        BackendsCommand.class,
-        QuantizeCommand.class, EvalCommand.class, GenerateCommand.class, BenchCommand.class,
-        ConvertCommand.class, PullCommand.class,
+        DemoCommand.class, QuantizeCommand.class, EvalCommand.class, GenerateCommand.class,
+        InspectCommand.class, BenchCommand.class, BackendsCommand.class, ConvertCommand.class, PullCommand.class,
     };
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,

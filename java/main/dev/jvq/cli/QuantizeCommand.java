@@ -10,6 +10,7 @@ import dev.jvq.model.LlamaModel;
 import dev.jvq.model.ModelFiles;
 import dev.jvq.model.Tokenizer;
 import dev.jvq.pipeline.QuantizeJob;
+import dev.jvq.pipeline.StoredTokenizer;
 import dev.jvq.quant.CodebookScope;
 import dev.jvq.quant.HasVqParams;
 import dev.jvq.quant.QuantMethod;
@@ -39,7 +40,7 @@ public final class QuantizeCommand implements Callable<Integer> {
     Path tokenizer;
 
     @Option(names = "--method", required = true, paramLabel = "METHOD",
-            description = "hasvq-mid, hasvq-high, rtn4-row, rtnN-row, rtnN-gG or rtnN-gG-sym (N = 2..8).")
+            description = "hasvq-mid, hasvq-high (optionally :b=B,k=K,rho=R,...), rtn4-row, rtnN-gG (symmetric) or rtnN-gG-asym (N = 2..8).")
     String method;
 
     @Option(names = "--block", paramLabel = "B", description = "HAS-VQ vector length b (preset default).")
@@ -111,9 +112,8 @@ public final class QuantizeCommand implements Callable<Integer> {
         }
         try (LlamaModel lm = ModelFiles.openModel(model); Arena arena = Arena.ofShared();
                 Backend backend = backendOptions.open()) {
-            Path tokPath = ModelFiles.tokenizerPath(tokenizer, model);
             Tokenizer tok = ModelFiles.openTokenizerFor(tokenizer, model, lm);
-            byte[] tokBytes = Files.readAllBytes(tokPath);
+            StoredTokenizer tokBytes = StoredTokenizer.capture(tokenizer, model);
             err.printf(Locale.ROOT, "quantize: %s with %s on %s (%s)%n", model, m.name(), backend.name(),
                     backend.describe());
             err.flush();

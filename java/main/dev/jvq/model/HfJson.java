@@ -11,12 +11,12 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /** Reading the JSON files of a Hugging Face model directory, with one-line errors naming the file. */
-final class HfJson {
+public final class HfJson {
     static final ObjectMapper MAPPER = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     private HfJson() {}
 
-    static JsonNode read(Path file) {
+    public static JsonNode read(Path file) {
         try {
             JsonNode root = MAPPER.readTree(Files.readAllBytes(file));
             if (root == null || !root.isObject()) {

@@ -68,7 +68,7 @@ public final class HfTokenizer implements Tokenizer {
     }
 
     /** Builds a tokenizer from parsed JSON; the two configs may be null. */
-    static HfTokenizer parse(JsonNode root, Object source, JsonNode tokenizerConfig, Object tcSource,
+    public static HfTokenizer parse(JsonNode root, Object source, JsonNode tokenizerConfig, Object tcSource,
             JsonNode modelConfig) {
         HfAddedTokens added = HfAddedTokens.of(root.get("added_tokens"), source);
         HfBpeModel model = HfBpeModel.of(root.get("model"), source);

@@ -8,7 +8,6 @@ import dev.jvq.format.JvqReader;
 import dev.jvq.format.JvqWriter;
 import dev.jvq.format.TensorRole;
 import dev.jvq.model.LinearKind;
-import dev.jvq.model.Llama2cTokenizer;
 import dev.jvq.model.LlamaConfig;
 import dev.jvq.model.LlamaModel;
 import dev.jvq.model.Tokenizer;
@@ -30,9 +29,6 @@ import java.util.Locale;
  * tensors of role {@code linear}. The metadata object carries the model config under "config".
  */
 public final class CompressedModel {
-    /** Tokenizer kind for a llama2.c tokenizer.bin blob. */
-    public static final String TOKENIZER_LLAMA2C = "llama2c";
-
     private CompressedModel() {}
 
     public static String linearName(int layer, LinearKind kind) {
@@ -42,11 +38,11 @@ public final class CompressedModel {
     /**
      * Writes {@code model} to {@code out} (temp file + atomic rename).
      *
-     * @param tokenizerBytes the tokenizer file's bytes, stored opaque under {@code tokenizerKind}
+     * @param tokenizer the model's tokenizer, stored opaque
      * @param metadata extra metadata (method, parameters, calibration); "config" is added here
      */
-    public static void save(Path out, LlamaModel model, String tokenizerKind, byte[] tokenizerBytes,
-            ObjectNode metadata) {
+    public static void save(Path out, LlamaModel model, StoredTokenizer tokenizer, ObjectNode metadata) {
+        byte[] tokenizerBytes = tokenizer.bytes();
         LlamaConfig c = model.config();
         ObjectNode meta = metadata.deepCopy();
         meta.set("config", ConfigJson.write(c));
@@ -54,7 +50,7 @@ public final class CompressedModel {
             w.metadata(meta);
             MemorySegment tok = tmp.allocate(tokenizerBytes.length);
             MemorySegment.copy(tokenizerBytes, 0, tok, ValueLayout.JAVA_BYTE, 0, tokenizerBytes.length);
-            w.tokenizer(tokenizerKind, tok);
+            w.tokenizer(tokenizer.kind(), tok);
             w.tensor(renamed(model.embedding(), "embedding"),
                     c.tiedEmbeddings() ? TensorRole.EMBEDDING_AND_HEAD : TensorRole.EMBEDDING);
             if (!c.tiedEmbeddings()) {
@@ -157,9 +153,6 @@ public final class CompressedModel {
             throw JvqException.badFile(path, "holds no tokenizer");
         }
         byte[] bytes = k.tokenizer().bytes().toArray(ValueLayout.JAVA_BYTE);
-        return switch (k.tokenizer().kind()) {
-            case TOKENIZER_LLAMA2C -> Llama2cTokenizer.parse(path, bytes);
-            default -> throw JvqException.badFile(path, "unknown tokenizer kind '" + k.tokenizer().kind() + "'");
-        };
+        return new StoredTokenizer(k.tokenizer().kind(), bytes).restore(path);
     }
 }

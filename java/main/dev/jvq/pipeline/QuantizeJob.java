@@ -55,7 +55,7 @@ public final class QuantizeJob {
      * Quantises {@code model} in place (its block linears are replaced; their storage lives in
      * {@code arena}) and saves it to {@code out}.
      */
-    public static Result run(LlamaModel model, byte[] tokenizerBytes, QuantMethod method, CodebookScope scope,
+    public static Result run(LlamaModel model, StoredTokenizer tokenizer, QuantMethod method, CodebookScope scope,
             HessianCalibration hessian, ObjectNode extraMetadata, Path out, Backend backend, Arena arena,
             Consumer<String> log) {
         long t0 = System.nanoTime();
@@ -70,8 +70,8 @@ public final class QuantizeJob {
             meta.put("codebook_scope", scope.label());
         }
         meta.put("source", model.source());
-        meta.put("quantize_seconds", seconds);
-        CompressedModel.save(out, model, CompressedModel.TOKENIZER_LLAMA2C, tokenizerBytes, meta);
+        // No timings or dates in the file: the same inputs and seed must give the same bytes.
+        CompressedModel.save(out, model, tokenizer, meta);
         long size;
         try {
             size = Files.size(out);

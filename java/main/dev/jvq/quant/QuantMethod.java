@@ -11,7 +11,8 @@ import java.util.regex.Pattern;
  *   <li>{@code hasvq-mid}, {@code hasvq-high}: the paper's presets, optionally followed by overrides
  *       {@code :b=2,k=256,rho=0,stability=200,iters=15,seed=7};
  *   <li>{@code rtn4-row}: the paper's symmetric per-row INT4 (also {@code rtnN-row} for N = 2..8);
- *   <li>{@code rtnN-gG}: asymmetric N-bit with groups of G along d_in ({@code -sym} for symmetric).
+ *   <li>{@code rtnN-gG}: symmetric N-bit with groups of G along d_in ({@code -asym} for a scale and a
+ *       minimum per group).
  * </ul>
  */
 public sealed interface QuantMethod {
@@ -66,7 +67,7 @@ public sealed interface QuantMethod {
     }
 
     String EXPECTED = "expected hasvq-mid, hasvq-high (optionally ':b=B,k=K,rho=R,stability=S,iters=I,seed=N'),"
-            + " rtn4-row, rtnN-row, rtnN-gG or rtnN-gG-sym (N = 2..8, G >= 1)";
+            + " rtn4-row, rtnN-row, rtnN-gG or rtnN-gG-asym (N = 2..8, G >= 1)";
 
     Pattern RTN = Pattern.compile("rtn(\\d+)-(?:(row)|g(\\d+))(?:-(sym|asym))?");
 
@@ -80,7 +81,8 @@ public sealed interface QuantMethod {
             if (!row && group < 1) {
                 throw new JvqException("method '" + text + "': group size G must be at least 1, got " + group);
             }
-            boolean symmetric = m.group(4) == null ? row : m.group(4).equals("sym");
+            // Symmetric by default (scale only, as the orientation table of ALGORITHMS.md section 7 counts it).
+            boolean symmetric = m.group(4) == null || m.group(4).equals("sym");
             try {
                 return new Rtn(new RtnParams(bits, group, symmetric));
             } catch (JvqException e) {

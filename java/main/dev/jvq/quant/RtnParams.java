@@ -9,7 +9,7 @@ import dev.jvq.JvqException;
  * one fp16 scale per group. With one group per row and 4 bits this is the paper's INT4 RTN
  * ({@code rtn4-row}).
  *
- * <p>Asymmetric (the default of {@code rtnN-gG}): per group {@code lo = min w}, {@code scale = (max w - lo) / (2^bits - 1)},
+ * <p>Asymmetric ({@code -asym}): per group {@code lo = min w}, {@code scale = (max w - lo) / (2^bits - 1)},
  * {@code q = clamp(round((w - lo)/scale), 0, 2^bits - 1)}, {@code w ≈ lo + q·scale}. The zero point is stored
  * as the fp16 group minimum {@code lo} rather than as an integer offset: same 16 bits, but the
  * grid then spans exactly [min, max] instead of being shifted by the rounding of an integer zero.
@@ -47,10 +47,10 @@ public record RtnParams(int bits, int group, boolean symmetric) {
         return (1 << (bits - 1)) - 1;
     }
 
-    /** The method name: rtnN-row, rtnN-gG, rtnN-gG-sym, rtnN-row-asym. */
+    /** The method name: rtnN-row, rtnN-gG (symmetric), rtnN-row-asym, rtnN-gG-asym. */
     public String methodName() {
         String g = group == 0 ? "row" : "g" + group;
-        String suffix = (group == 0) == symmetric ? "" : (symmetric ? "-sym" : "-asym");
+        String suffix = symmetric ? "" : "-asym";
         return "rtn" + bits + "-" + g + suffix;
     }
 }

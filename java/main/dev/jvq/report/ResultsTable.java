@@ -15,11 +15,11 @@ public final class ResultsTable {
         if (title != null && !title.isEmpty()) {
             sb.append("## ").append(title).append("\n\n");
         }
-        sb.append("| method | configuration | PPL | paper BPP | file BPP | ratio to 16-bit |\n");
-        sb.append("|---|---|---:|---:|---:|---:|\n");
+        sb.append("| method | configuration | PPL | paper BPP | block BPP | file BPP | ratio to 16-bit |\n");
+        sb.append("|---|---|---:|---:|---:|---:|---:|\n");
         for (ResultRow r : rows) {
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %.4f | %.3f | %.3f | %.2f× |%n", r.method(),
-                    r.configuration(), r.ppl(), r.paperBpp(), r.fileBpp(), r.ratioTo16()));
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %.4f | %.3f | %.3f | %.3f | %.2f× |%n", r.method(),
+                    r.configuration(), r.ppl(), r.paperBpp(), r.blockBpp(), r.fileBpp(), r.ratioTo16()));
         }
         return sb.toString();
     }
@@ -32,13 +32,13 @@ public final class ResultsTable {
             mw = Math.max(mw, r.method().length());
             cw = Math.max(cw, r.configuration().length());
         }
-        String fmt = "%-" + mw + "s  %-" + cw + "s  %10s  %9s  %8s  %7s%n";
+        String fmt = "%-" + mw + "s  %-" + cw + "s  %10s  %9s  %9s  %8s  %7s%n";
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, fmt, "method", "configuration", "PPL",
-                "paper BPP", "file BPP", "ratio"));
+                "paper BPP", "block BPP", "file BPP", "ratio"));
         for (ResultRow r : rows) {
             sb.append(String.format(Locale.ROOT, fmt, r.method(), r.configuration(),
                     String.format(Locale.ROOT, "%.4f", r.ppl()), String.format(Locale.ROOT, "%.3f", r.paperBpp()),
-                    String.format(Locale.ROOT, "%.3f", r.fileBpp()), String.format(Locale.ROOT, "%.2fx", r.ratioTo16())));
+                    String.format(Locale.ROOT, "%.3f", r.blockBpp()), String.format(Locale.ROOT, "%.3f", r.fileBpp()), String.format(Locale.ROOT, "%.2fx", r.ratioTo16())));
         }
         return sb.toString();
     }

@@ -359,7 +359,8 @@ class GpuKernelsTest {
                     cols);
             cpu.vqDequantRows(l.codes, l.bits, l.codebook, l.k, l.b, l.rowScale, l.flatIdx, l.val, l.nnz, dc, row0, nrows,
                     cols);
-            assertClose(toF32(dg), toF32(dc), 1e-6, "vq_dequant_rows");
+            // Same order of operations as the CPU twin ((R + S) * s, each rounded once): bit-identical.
+            assertArrayEquals(toF32(dc), toF32(dg), "vq_dequant_rows");
         }
     }
 
@@ -375,7 +376,38 @@ class GpuKernelsTest {
             MemorySegment rs = scaled ? l.rowScale : MemorySegment.NULL;
             gpu.sparseScatter(dg, row0, nrows, cols, l.flatIdx, l.val, l.nnz, rs);
             cpu.sparseScatter(dc, row0, nrows, cols, l.flatIdx, l.val, l.nnz, rs);
-            assertClose(toF32(dg), toF32(dc), 1e-6, "sparse_scatter");
+            assertArrayEquals(toF32(dc), toF32(dg), "sparse_scatter: one rounded product and one add per element");
+        }
+    }
+
+    @Test
+    void corruptCodeGivesANaNRowOnBothBackends() {
+        int rows = 4, cols = 6, k = 5, b = 2, bits = 3;
+        byte[] stream = new byte[(rows * cols / b * bits + 7) / 8 + 8];
+        for (int v = 0; v < rows * cols / b; v++) {
+            int code = v == 4 ? 7 : v % k; // vector 4 holds elements 8, 9: row 1
+            for (int t = 0; t < bits; t++) {
+                if ((code >> t & 1) != 0) {
+                    stream[(v * bits + t) >> 3] |= (byte) (1 << ((v * bits + t) & 7));
+                }
+            }
+        }
+        Random rnd = new Random(9);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment codes = bytes(a, stream), cb = u16(a, toF16Bits(randomF32(rnd, k * b)));
+            MemorySegment x = f32(a, randomF32(rnd, cols)), yg = a.allocate(4L * rows), yc = a.allocate(4L * rows);
+            MemorySegment none = MemorySegment.NULL;
+            gpu.vqGemv(codes, bits, cb, k, b, none, none, none, 0, x, yg, rows, cols);
+            cpu.vqGemv(codes, bits, cb, k, b, none, none, none, 0, x, yc, rows, cols);
+            float[] g = toF32(yg), c = toF32(yc);
+            for (int r = 0; r < rows; r++) {
+                assertEquals(Float.isNaN(c[r]), Float.isNaN(g[r]), "row " + r);
+                assertEquals(r == 1, Float.isNaN(g[r]), "only row 1 reads the bad code");
+            }
+            MemorySegment dg = a.allocate(4L * rows * cols), dc = a.allocate(4L * rows * cols);
+            gpu.vqDequantRows(codes, bits, cb, k, b, none, none, none, 0, dg, 0, rows, cols);
+            cpu.vqDequantRows(codes, bits, cb, k, b, none, none, none, 0, dc, 0, rows, cols);
+            assertArrayEquals(toF32(dc), toF32(dg), "NaN where the CPU has NaN, equal elsewhere");
         }
     }
 }

@@ -11,6 +11,7 @@ import dev.jvq.model.Llama2cCheckpoint;
 import dev.jvq.model.Llama2cTokenizer;
 import dev.jvq.model.LlamaModel;
 import dev.jvq.pipeline.CompressedModel;
+import dev.jvq.pipeline.StoredTokenizer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -52,8 +53,8 @@ class EvalCommandTest {
     void compressedModelFilesEvaluateWithTheirOwnTokenizer(@TempDir Path dir) throws IOException {
         Path jvq = dir.resolve("dense.jvq");
         try (LlamaModel m = Llama2cCheckpoint.load(Fixtures.model())) {
-            CompressedModel.save(jvq, m, CompressedModel.TOKENIZER_LLAMA2C, Files.readAllBytes(Fixtures.tokenizer()),
-                    new ObjectMapper().createObjectNode());
+            CompressedModel.save(jvq, m, new StoredTokenizer(StoredTokenizer.LLAMA2C,
+                    Files.readAllBytes(Fixtures.tokenizer())), new ObjectMapper().createObjectNode());
         }
         CliRun fromJvq = CliRun.of("eval", "--model", jvq, "--text", Fixtures.tinyStories(), "--seq-len", 256, "--bos",
                 "--max-windows", 2, "--json");

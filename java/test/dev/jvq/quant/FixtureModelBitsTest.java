@@ -109,10 +109,10 @@ class FixtureModelBitsTest {
     @Test
     void rtnBitsMatchTheOrientationTable() {
         assertEquals(4.21, rtnBpp(RtnParams.INT4_ROW), 0.005);
-        // The table's group-wise rows store one fp16 scale per group (symmetric): our -sym variant.
+        // The table's group-wise rows store one fp16 scale per group (symmetric): our default.
         assertEquals(4.51, rtnBpp(new RtnParams(4, 32, true)), 0.005);
         assertEquals(3.51, rtnBpp(new RtnParams(3, 32, true)), 0.005);
-        // The asymmetric default adds an fp16 minimum per group: 16 more bits per 32 weights (less for 172-wide rows).
+        // The -asym variant adds an fp16 minimum per group: 16 more bits per 32 weights (less for 172-wide rows).
         assertEquals(5.03, rtnBpp(new RtnParams(4, 32, false)), 0.005);
     }
 }

@@ -34,10 +34,12 @@ class QuantMethodTest {
     @Test
     void rtnNames() {
         assertEquals(new RtnParams(4, 0, true), ((QuantMethod.Rtn) QuantMethod.parse("rtn4-row")).params());
-        assertEquals(new RtnParams(3, 32, false), ((QuantMethod.Rtn) QuantMethod.parse("rtn3-g32")).params());
+        assertEquals(new RtnParams(3, 32, true), ((QuantMethod.Rtn) QuantMethod.parse("rtn3-g32")).params());
+        assertEquals(new RtnParams(3, 32, false), ((QuantMethod.Rtn) QuantMethod.parse("rtn3-g32-asym")).params());
         assertEquals(new RtnParams(8, 7, true), ((QuantMethod.Rtn) QuantMethod.parse("rtn8-g7-sym")).params());
         assertEquals(new RtnParams(2, 0, false), ((QuantMethod.Rtn) QuantMethod.parse("rtn2-row-asym")).params());
-        for (String s : new String[] {"rtn4-row", "rtn3-g32", "rtn8-g7-sym", "rtn2-row-asym"}) {
+        assertEquals("rtn8-g7", QuantMethod.parse("rtn8-g7-sym").name());
+        for (String s : new String[] {"rtn4-row", "rtn3-g32", "rtn3-g32-asym", "rtn2-row-asym"}) {
             assertEquals(s, QuantMethod.parse(s).name());
         }
     }
