@@ -97,6 +97,9 @@ public final class Perplexity {
             throw new IllegalArgumentException("runner batch " + t.maxBatch() + " < seq-len " + o.seqLen());
         }
         List<int[]> windows = windows(tokens, o, bosId);
+        if (windows.isEmpty()) {
+            throw new IllegalArgumentException(tokens.length + " tokens give no window to evaluate");
+        }
         double[] losses = new double[windows.size()];
         double totalNll = 0;
         long scored = 0;

@@ -46,7 +46,9 @@ public final class Transformer implements AutoCloseable {
     private final MemorySegment att;
     private final MemorySegment hb;
     private final MemorySegment hb2;
-    private final MemorySegment logits;
+    /** [vocab] for LAST; the [maxBatch x vocab] buffer for ALL is allocated on first use. */
+    private final MemorySegment lastLogits;
+    private MemorySegment allLogits;
     private final MemorySegment positions;
     private final MemorySegment invFreq;
     private final MemorySegment[] keys;
@@ -79,7 +81,7 @@ public final class Transformer implements AutoCloseable {
         att = floats(maxBatch * qDim);
         hb = floats((long) maxBatch * c.hiddenDim());
         hb2 = floats((long) maxBatch * c.hiddenDim());
-        logits = floats((long) maxBatch * c.vocabSize());
+        lastLogits = floats(c.vocabSize());
         positions = arena.allocate(4L * maxBatch, 64);
         float[] freq = RopeFrequencies.invFreq(c);
         invFreq = floats(freq.length);
@@ -181,10 +183,13 @@ public final class Transformer implements AutoCloseable {
             backend.add(xs, xb2s, (long) n * dim);
         }
         return switch (mode) {
-            case NONE -> logits.asSlice(0, 0);
+            case NONE -> lastLogits.asSlice(0, 0);
             case ALL -> {
+                if (allLogits == null) {
+                    allLogits = floats((long) maxBatch * c.vocabSize());
+                }
                 backend.rmsnorm(xbs, xs, model.finalNorm().data(), n, dim, eps);
-                MemorySegment out = rows(logits, n, c.vocabSize());
+                MemorySegment out = rows(allLogits, n, c.vocabSize());
                 multiply(model.head(), xbs, out, n);
                 yield out;
             }
@@ -192,7 +197,7 @@ public final class Transformer implements AutoCloseable {
                 MemorySegment last = x.asSlice(4L * (n - 1) * dim, 4L * dim);
                 MemorySegment normed = xb.asSlice(0, 4L * dim);
                 backend.rmsnorm(normed, last, model.finalNorm().data(), 1, dim, eps);
-                MemorySegment out = rows(logits, 1, c.vocabSize());
+                MemorySegment out = lastLogits;
                 model.head().gemv(backend, normed, out);
                 yield out;
             }
