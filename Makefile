@@ -98,7 +98,7 @@ run: build
 	./jvq demo
 
 bench: build
-	$(JAVA_HOME)/bin/java --enable-native-access=ALL-UNNAMED -cp $(JAR) org.openjdk.jmh.Main $(BENCH_ARGS)
+	OMP_WAIT_POLICY=passive $(JAVA_HOME)/bin/java --enable-native-access=ALL-UNNAMED -cp $(JAR) org.openjdk.jmh.Main $(BENCH_ARGS)
 
 clean:
 	rm -rf target build/resources build/ptxas.txt

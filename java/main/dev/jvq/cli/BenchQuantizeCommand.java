@@ -69,6 +69,9 @@ public final class BenchQuantizeCommand implements Callable<Integer> {
         if (rows < 1 || cols < 1 || nu < 1) {
             throw new JvqException("--rows, --cols and --nu must be positive");
         }
+        if ((long) rows * cols < hv.params().block()) {
+            throw new JvqException("--rows x --cols must hold at least one vector of " + hv.params().block());
+        }
         var p = hv.params();
         try (Arena arena = Arena.ofShared(); Backend backend = backendOptions.open()) {
             err.printf(Locale.ROOT, "bench quantize: %d x %d Student-t(%d) weights, %s on %s (%s)%n", rows, cols, nu,
@@ -97,8 +100,8 @@ public final class BenchQuantizeCommand implements Callable<Integer> {
             int k = r.layers().getFirst().codebook().k();
 
             // The assignment kernel alone: every vector of the matrix against the trained codebook.
-            long m = ((long) rows * cols + p.block() - 1) / p.block();
-            long mTimed = Math.min(m, 1L << 18);
+            long whole = (long) rows * cols / p.block(); // vectors lying wholly inside the matrix
+            long mTimed = Math.max(1, Math.min(whole, 1L << 18));
             MemorySegment vecs = w.asSlice(0, mTimed * p.block() * 4);
             MemorySegment cents = arena.allocate((long) k * p.block() * 4, 64);
             float[] cb = r.layers().getFirst().codebook().toFloats();
