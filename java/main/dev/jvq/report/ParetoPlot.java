@@ -50,6 +50,11 @@ public final class ParetoPlot {
         return f.replaceAll("[0-9]+$", "");
     }
 
+    /** The unquantised row ("fp"), drawn as a reference level. */
+    static boolean isReference(ResultRow r) {
+        return r.method().equals("fp");
+    }
+
     public static byte[] png(String title, List<ResultRow> rows) {
         System.setProperty("java.awt.headless", "true");
         XYChart chart = new XYChartBuilder().width(900).height(600).title(title)
@@ -57,15 +62,33 @@ public final class ParetoPlot {
         chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
         chart.getStyler().setMarkerSize(9);
         chart.getStyler().setYAxisLogarithmic(true);
-        Map<String, List<ResultRow>> byFamily = new LinkedHashMap<>();
+        // The unquantised model sits at 16 or 32 bits, far right of everything else; drawn as a level
+        // line across the quantised range instead, it leaves the interesting region readable.
+        double maxQuantised = rows.stream().filter(r -> !isReference(r)).mapToDouble(ResultRow::paperBpp).max()
+                .orElse(Double.NaN);
+        double minQuantised = rows.stream().filter(r -> !isReference(r)).mapToDouble(ResultRow::paperBpp).min()
+                .orElse(Double.NaN);
+        List<ResultRow> plotted = new ArrayList<>();
         for (ResultRow r : rows) {
+            if (isReference(r) && !Double.isNaN(maxQuantised)) {
+                XYSeries level = chart.addSeries(String.format(java.util.Locale.ROOT, "%s (%.0f bits): PPL %.3f",
+                        r.method(), r.paperBpp(), r.ppl()), new double[] {minQuantised, maxQuantised},
+                        new double[] {r.ppl(), r.ppl()});
+                level.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
+                level.setMarker(SeriesMarkers.NONE);
+            } else {
+                plotted.add(r);
+            }
+        }
+        Map<String, List<ResultRow>> byFamily = new LinkedHashMap<>();
+        for (ResultRow r : plotted) {
             byFamily.computeIfAbsent(family(r.method()), k -> new ArrayList<>()).add(r);
         }
         for (Map.Entry<String, List<ResultRow>> e : byFamily.entrySet()) {
             chart.addSeries(e.getKey(), e.getValue().stream().mapToDouble(ResultRow::paperBpp).toArray(),
                     e.getValue().stream().mapToDouble(ResultRow::ppl).toArray());
         }
-        List<ResultRow> front = front(rows);
+        List<ResultRow> front = front(plotted);
         if (front.size() >= 2) {
             XYSeries s = chart.addSeries("Pareto front", front.stream().mapToDouble(ResultRow::paperBpp).toArray(),
                     front.stream().mapToDouble(ResultRow::ppl).toArray());
