@@ -79,6 +79,7 @@ public final class JvqWriter implements AutoCloseable {
         Path temp = null;
         try {
             temp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+            dev.jvq.io.AtomicFiles.readableByAll(temp);
             FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
             return new JvqWriter(abs, temp, ch);
         } catch (IOException e) {

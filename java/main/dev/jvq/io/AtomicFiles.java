@@ -27,9 +27,22 @@ public final class AtomicFiles {
         try {
             Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
             tmp.toFile().deleteOnExit();
+            readableByAll(tmp);
             return tmp;
         } catch (IOException e) {
             throw new JvqException(out + ": cannot create a file in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Temporary files are created owner-only (0600); an output file is an ordinary file, readable
+     * by everyone like one written with a default umask (0644).
+     */
+    public static void readableByAll(Path tmp) {
+        try {
+            Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (UnsupportedOperationException | IOException ignored) {
+            // not a POSIX file system: keep its default
         }
     }
 
