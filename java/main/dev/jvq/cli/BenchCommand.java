@@ -30,7 +30,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "End-to-end throughput benchmarks of the forward pass.",
-        subcommands = {BenchCommand.Generate.class, BenchCommand.Eval.class})
+        subcommands = {BenchCommand.Generate.class, BenchCommand.Eval.class, BenchGemvCommand.class})
 public final class BenchCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
