@@ -65,21 +65,47 @@ static float rtn_dot(const uint8_t* codes, int32_t bits, int32_t off, int64_t f0
             j++;
         }
         const __m128i low4 = _mm_set1_epi8(0x0f);
-        for (; j + 16 <= c1; j += 16) {
-            __m128i b = _mm_loadl_epi64((const __m128i*)(codes + ((f0 + j) >> 1)));
+        __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+        /* 32 codes (16 bytes) a step into four independent accumulators: one chain would wait on
+         * the FMA latency every 8 weights. */
+        for (; j + 32 <= c1; j += 32) {
+            __m128i b = _mm_loadu_si128((const __m128i*)(codes + ((f0 + j) >> 1)));
             __m128i lo = _mm_and_si128(b, low4);                    /* even codes */
             __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), low4); /* odd codes */
-            __m128i u = _mm_unpacklo_epi8(lo, hi);                  /* 16 codes in order */
+            __m128i u01 = _mm_unpacklo_epi8(lo, hi);                /* codes 0..15 in order */
+            __m128i u23 = _mm_unpackhi_epi8(lo, hi);                /* codes 16..31 */
+            __m256i u0 = _mm256_sub_epi32(_mm256_cvtepu8_epi32(u01), voff);
+            __m256i u1 = _mm256_sub_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(u01, 8)), voff);
+            __m256i u2 = _mm256_sub_epi32(_mm256_cvtepu8_epi32(u23), voff);
+            __m256i u3 = _mm256_sub_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(u23, 8)), voff);
+            a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(u0), _mm256_loadu_ps(x + j), a0);
+            a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(u1), _mm256_loadu_ps(x + j + 8), a1);
+            a2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(u2), _mm256_loadu_ps(x + j + 16), a2);
+            a3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(u3), _mm256_loadu_ps(x + j + 24), a3);
+        }
+        for (; j + 16 <= c1; j += 16) {
+            __m128i b = _mm_loadl_epi64((const __m128i*)(codes + ((f0 + j) >> 1)));
+            __m128i lo = _mm_and_si128(b, low4);
+            __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), low4);
+            __m128i u = _mm_unpacklo_epi8(lo, hi);
             __m256i u0 = _mm256_sub_epi32(_mm256_cvtepu8_epi32(u), voff);
             __m256i u1 = _mm256_sub_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(u, 8)), voff);
             a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(u0), _mm256_loadu_ps(x + j), a0);
             a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(u1), _mm256_loadu_ps(x + j + 8), a1);
         }
+        a0 = _mm256_add_ps(a0, a2);
+        a1 = _mm256_add_ps(a1, a3);
     } else if (c1 - c0 >= 8) {
         const __m256i sh_lo = _mm256_setr_epi64x(0, bits, 2 * bits, 3 * bits);
         const __m256i sh_hi = _mm256_setr_epi64x(4 * bits, 5 * bits, 6 * bits, 7 * bits);
         const __m256i mask = _mm256_set1_epi32((1 << bits) - 1);
         const __m256i order = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+        for (; j + 16 <= c1; j += 16) { /* two independent chains */
+            __m256i u0 = _mm256_sub_epi32(rtn_codes8(codes, bits, f0 + j, sh_lo, sh_hi, mask, order), voff);
+            __m256i u1 = _mm256_sub_epi32(rtn_codes8(codes, bits, f0 + j + 8, sh_lo, sh_hi, mask, order), voff);
+            a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(u0), _mm256_loadu_ps(x + j), a0);
+            a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(u1), _mm256_loadu_ps(x + j + 8), a1);
+        }
         for (; j + 8 <= c1; j += 8) {
             __m256i u = _mm256_sub_epi32(rtn_codes8(codes, bits, f0 + j, sh_lo, sh_hi, mask, order), voff);
             a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(u), _mm256_loadu_ps(x + j), a0);
