@@ -11,7 +11,7 @@
  * lo * sum(x over the group) when asymmetric (those sums are the same for every row and are taken
  * once per call). The AVX2 path decodes 8 codes from one unaligned 64-bit load with variable
  * shifts (8 codes of <= 8 bits plus a <= 7-bit start offset fit in 64 bits); 4-bit codes from a
- * byte boundary take a nibble path that splits 8 bytes into 16 codes in registers.
+ * byte boundary take a nibble path: each 32-bit word of 8 codes is broadcast and split by per-lane shifts.
  *
  * Row dequantisation reproduces RtnLinear.dequantizeRows bit for bit: f32 product (and sum),
  * never a fused multiply-add. */
@@ -37,6 +37,12 @@ static inline float rtn_dot_scalar(const uint8_t* codes, int32_t bits, int32_t o
 }
 
 #ifdef JVQ_AVX2
+static inline int32_t rtn_load32(const uint8_t* p) {
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
 /* Codes f .. f+7 as 8 int32 lanes: broadcast the 64-bit word holding them, shift lane pairs by
  * t*bits and (t+4)*bits, take the low 32-bit half of each lane from the first and the high half from
  * the second, mask, and put the eight codes back in order. */
@@ -59,42 +65,53 @@ static float rtn_dot(const uint8_t* codes, int32_t bits, int32_t off, int64_t f0
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     __m256i voff = _mm256_set1_epi32(off);
     float head = 0.0f;
-    if (bits == 4 && c1 - c0 >= 32) {
+    if (bits == 4 && c1 - c0 >= 16) {
         if ((f0 + j) & 1) { /* start on a byte boundary */
             head = rtn_dot_scalar(codes, bits, off, f0, x, j, j + 1);
             j++;
         }
-        const __m128i low4 = _mm_set1_epi8(0x0f);
+        /* 8 nibbles = one 32-bit word, broadcast straight from memory (a load, no ALU work) and
+         * shifted per lane by 0, 4, .., 28; 32 codes a step into four independent accumulators (one
+         * chain would wait on the FMA latency every 8 weights). */
+        const __m256i nib_sh = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
+        const __m256i low4 = _mm256_set1_epi32(0x0f);
         __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-        /* 32 codes (16 bytes) a step into four independent accumulators: one chain would wait on
-         * the FMA latency every 8 weights. */
+#define RTN_NIB8(off8) _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(_mm256_srlv_epi32( \
+        _mm256_set1_epi32(rtn_load32(codes + ((f0 + j + (off8)) >> 1))), nib_sh), low4), voff))
         for (; j + 32 <= c1; j += 32) {
-            __m128i b = _mm_loadu_si128((const __m128i*)(codes + ((f0 + j) >> 1)));
-            __m128i lo = _mm_and_si128(b, low4);                    /* even codes */
-            __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), low4); /* odd codes */
-            __m128i u01 = _mm_unpacklo_epi8(lo, hi);                /* codes 0..15 in order */
-            __m128i u23 = _mm_unpackhi_epi8(lo, hi);                /* codes 16..31 */
-            __m256i u0 = _mm256_sub_epi32(_mm256_cvtepu8_epi32(u01), voff);
-            __m256i u1 = _mm256_sub_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(u01, 8)), voff);
-            __m256i u2 = _mm256_sub_epi32(_mm256_cvtepu8_epi32(u23), voff);
-            __m256i u3 = _mm256_sub_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(u23, 8)), voff);
-            a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(u0), _mm256_loadu_ps(x + j), a0);
-            a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(u1), _mm256_loadu_ps(x + j + 8), a1);
-            a2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(u2), _mm256_loadu_ps(x + j + 16), a2);
-            a3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(u3), _mm256_loadu_ps(x + j + 24), a3);
+            a0 = _mm256_fmadd_ps(RTN_NIB8(0), _mm256_loadu_ps(x + j), a0);
+            a1 = _mm256_fmadd_ps(RTN_NIB8(8), _mm256_loadu_ps(x + j + 8), a1);
+            a2 = _mm256_fmadd_ps(RTN_NIB8(16), _mm256_loadu_ps(x + j + 16), a2);
+            a3 = _mm256_fmadd_ps(RTN_NIB8(24), _mm256_loadu_ps(x + j + 24), a3);
         }
-        for (; j + 16 <= c1; j += 16) {
-            __m128i b = _mm_loadl_epi64((const __m128i*)(codes + ((f0 + j) >> 1)));
-            __m128i lo = _mm_and_si128(b, low4);
-            __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), low4);
-            __m128i u = _mm_unpacklo_epi8(lo, hi);
-            __m256i u0 = _mm256_sub_epi32(_mm256_cvtepu8_epi32(u), voff);
-            __m256i u1 = _mm256_sub_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(u, 8)), voff);
-            a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(u0), _mm256_loadu_ps(x + j), a0);
-            a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(u1), _mm256_loadu_ps(x + j + 8), a1);
-        }
+        for (; j + 8 <= c1; j += 8) a0 = _mm256_fmadd_ps(RTN_NIB8(0), _mm256_loadu_ps(x + j), a0);
+#undef RTN_NIB8
         a0 = _mm256_add_ps(a0, a2);
         a1 = _mm256_add_ps(a1, a3);
+    } else if (bits <= 3 && c1 - c0 >= 16) {
+        /* 8 codes of <= 3 bits plus a <= 7-bit start offset fit one 32-bit word, and each step of
+         * 8 codes advances exactly `bits` bytes, so the per-lane shifts stay the same all along. */
+        uint64_t bit0 = (uint64_t)(f0 + j) * (uint64_t)bits;
+        const uint8_t* p = codes + (bit0 >> 3);
+        int32_t sh = (int32_t)(bit0 & 7u);
+        const __m256i shifts = _mm256_setr_epi32(sh, sh + bits, sh + 2 * bits, sh + 3 * bits, sh + 4 * bits,
+                                                 sh + 5 * bits, sh + 6 * bits, sh + 7 * bits);
+        const __m256i mask = _mm256_set1_epi32((1 << bits) - 1);
+#define RTN_LOW8(q) _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(_mm256_srlv_epi32( \
+        _mm256_set1_epi32(rtn_load32(p + (q))), shifts), mask), voff))
+        for (; j + 16 <= c1; j += 16, p += 2 * bits) {
+            a0 = _mm256_fmadd_ps(RTN_LOW8(0), _mm256_loadu_ps(x + j), a0);
+            a1 = _mm256_fmadd_ps(RTN_LOW8(bits), _mm256_loadu_ps(x + j + 8), a1);
+        }
+        for (; j + 8 <= c1; j += 8, p += bits) a0 = _mm256_fmadd_ps(RTN_LOW8(0), _mm256_loadu_ps(x + j), a0);
+#undef RTN_LOW8
+    } else if (bits == 8 && c1 - c0 >= 16) { /* one byte per code: widen straight from memory */
+        for (; j + 16 <= c1; j += 16) {
+            __m256i u0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)(codes + f0 + j)));
+            __m256i u1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)(codes + f0 + j + 8)));
+            a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(u0, voff)), _mm256_loadu_ps(x + j), a0);
+            a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(u1, voff)), _mm256_loadu_ps(x + j + 8), a1);
+        }
     } else if (c1 - c0 >= 8) {
         const __m256i sh_lo = _mm256_setr_epi64x(0, bits, 2 * bits, 3 * bits);
         const __m256i sh_hi = _mm256_setr_epi64x(4 * bits, 5 * bits, 6 * bits, 7 * bits);
