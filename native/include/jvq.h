@@ -92,6 +92,17 @@ void jvq_vq_gemv(const uint8_t* codes, int32_t bits, const uint16_t* codebook, i
 /* Dequantises rows [row0, row0 + nrows) of the same layout into dst (nrows x cols f32). */
 void jvq_vq_dequant_rows(const uint8_t* codes, int32_t bits, const uint16_t* codebook, int64_t k, int64_t b, const uint16_t* row_scale, const int32_t* flat_idx, const uint16_t* val, int64_t nnz, float* dst, int64_t row0, int64_t nrows, int64_t cols);
 
+/* Fused RTN-dequant GEMV (layout: FORMAT.md, dev.jvq.quant.RtnLinear): codes are unsigned, `bits`
+ * (2..8) wide, packed LSB-first row-major over the rows x cols matrix (padded with >= 8 zero bytes);
+ * each row has G = ceil(cols / g) groups of g = group columns (group 0: one group per row; the last
+ * may be short) with an f16 scale in scales[row * G + q] and, when asymmetric, an f16 minimum in
+ * zeros[row * G + q] (NULL when symmetric). Symmetric w = s * (u - (2^(bits-1) - 1)), asymmetric
+ * w = lo + u * s. y[rows] = W x. Returns 0, or -1 for bad bits/group/sizes. */
+int32_t jvq_rtn_gemv(const uint8_t* codes, int32_t bits, int64_t group, int32_t symmetric, const uint16_t* scales, const uint16_t* zeros, const float* x, float* y, int64_t rows, int64_t cols);
+/* Dequantises rows [row0, row0 + nrows) of the same layout into dst (nrows x cols f32), bit for bit
+ * as RtnLinear.dequantizeRows (f32 product, then sum; no fused multiply-add). Returns 0 or -1. */
+int32_t jvq_rtn_dequant_rows(const uint8_t* codes, int32_t bits, int64_t group, int32_t symmetric, const uint16_t* scales, const uint16_t* zeros, float* dst, int64_t row0, int64_t nrows, int64_t cols);
+
 #ifdef __cplusplus
 }
 #endif

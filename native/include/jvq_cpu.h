@@ -29,6 +29,16 @@ static inline int jvq_threads_for(int64_t work) {
     return work < JVQ_PARALLEL_MIN_WORK ? 1 : jvq_threads();
 }
 
+/* Element-wise kernels (add, rmsnorm, rope, silu_mul, softmax) touch each element a few times at
+ * memory speed: below this many elements forking the team costs more than the work, above all on a
+ * busy 2-core box, so they run on the calling thread. Counted in elements, not weighted by the cost
+ * of exp or sin, so a decode step's vectors (dim or hidden wide, a few thousand) never fork. */
+#define JVQ_PARALLEL_MIN_ELEMENTS (1 << 15)
+
+static inline int jvq_threads_for_elements(int64_t elements) {
+    return elements < JVQ_PARALLEL_MIN_ELEMENTS ? 1 : jvq_threads();
+}
+
 /* Rows [*r0, *r1) of n for part p of parts (contiguous, sizes differing by at most one). */
 static inline void jvq_split(int64_t n, int p, int parts, int64_t* r0, int64_t* r1) {
     *r0 = n * p / parts;

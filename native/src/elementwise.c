@@ -1,11 +1,12 @@
 /* Transformer element-wise kernels: rmsnorm, softmax, rotary embedding, SwiGLU gate, residual add.
  * Rows (or tokens) are spread over threads; each row's arithmetic is the same whatever the thread
- * count, so results do not depend on it. */
+ * count, so results do not depend on it. Small inputs (jvq_threads_for_elements) stay on the calling
+ * thread. */
 #include <math.h>
 #include "jvq_cpu.h"
 
 void jvq_rmsnorm(float* out, const float* x, const float* w, int64_t n, int64_t dim, float eps) {
-    int nt = jvq_threads_for(n * dim * 4);
+    int nt = jvq_threads_for_elements(n * dim);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t i = 0; i < n; i++) {
         const float* xr = x + i * dim;
@@ -24,7 +25,7 @@ void jvq_rmsnorm(float* out, const float* x, const float* w, int64_t n, int64_t 
 }
 
 void jvq_softmax(float* x, int64_t n, int64_t len) {
-    int nt = jvq_threads_for(n * len * 16);
+    int nt = jvq_threads_for_elements(n * len);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t i = 0; i < n; i++) {
         float* r = x + i * len;
@@ -45,7 +46,7 @@ void jvq_rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, con
     /* Pair i of a head is (i*step_a, i*step_a + offset_b): interleaved (2i, 2i+1), halves (i, i+half). */
     int64_t stride = style == JVQ_ROPE_HALVES ? 1 : 2;
     int64_t partner = style == JVQ_ROPE_HALVES ? half : 1;
-    int nt = jvq_threads_for(n_tokens * n_heads * head_dim * 4);
+    int nt = jvq_threads_for_elements(n_tokens * n_heads * head_dim);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t t = 0; t < n_tokens; t++) {
         float* xt = x + t * n_heads * head_dim;
@@ -62,13 +63,13 @@ void jvq_rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, con
 }
 
 void jvq_silu_mul(float* gate, const float* up, int64_t n) {
-    int nt = jvq_threads_for(n * 16);
+    int nt = jvq_threads_for_elements(n);
 #pragma omp parallel for simd schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t i = 0; i < n; i++) gate[i] = jvq_silu(gate[i]) * up[i];
 }
 
 void jvq_add(float* x, const float* y, int64_t n) {
-    int nt = jvq_threads_for(n);
+    int nt = jvq_threads_for_elements(n);
 #pragma omp parallel for simd schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t i = 0; i < n; i++) x[i] += y[i];
 }

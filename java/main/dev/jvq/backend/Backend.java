@@ -75,6 +75,17 @@ public interface Backend extends AutoCloseable {
     void vqDequantRows(MemorySegment codes, int bits, MemorySegment codebook, long k, long b, MemorySegment rowScale,
             MemorySegment flatIdx, MemorySegment val, long nnz, MemorySegment dst, long row0, long nrows, long cols);
 
+    /**
+     * Fused RTN-dequant GEMV y = W x; see jvq.h for the layout. {@code group} 0 = one group per row;
+     * {@code zeros} is {@link MemorySegment#NULL} when symmetric.
+     */
+    void rtnGemv(MemorySegment codes, int bits, long group, boolean symmetric, MemorySegment scales,
+            MemorySegment zeros, MemorySegment x, MemorySegment y, long rows, long cols);
+
+    /** Dequantises rows [row0, row0+nrows) of an RTN layer into dst (f32), as RtnLinear.dequantizeRows. */
+    void rtnDequantRows(MemorySegment codes, int bits, long group, boolean symmetric, MemorySegment scales,
+            MemorySegment zeros, MemorySegment dst, long row0, long nrows, long cols);
+
     @Override
     void close();
 }

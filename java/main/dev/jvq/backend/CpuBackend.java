@@ -232,6 +232,49 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void rtnGemv(MemorySegment codes, int bits, long group, boolean symmetric, MemorySegment scales,
+            MemorySegment zeros, MemorySegment x, MemorySegment y, long rows, long cols) {
+        rtnLayout(codes, bits, group, symmetric, scales, zeros, rows, cols);
+        in(x, "x", mul(cols, F32));
+        out(y, "y", mul(rows, F32));
+        check(jvq_rtn_gemv(codes, bits, group, symmetric ? 1 : 0, scales, zeros, x, y, rows, cols), "rtnGemv");
+    }
+
+    @Override
+    public void rtnDequantRows(MemorySegment codes, int bits, long group, boolean symmetric, MemorySegment scales,
+            MemorySegment zeros, MemorySegment dst, long row0, long nrows, long cols) {
+        dims("row0", row0, "nrows", nrows);
+        // The layout's row count is only known to be at least row0 + nrows.
+        rtnLayout(codes, bits, group, symmetric, scales, zeros, Math.addExact(row0, nrows), cols);
+        out(dst, "dst", mul(nrows, cols, F32));
+        check(jvq_rtn_dequant_rows(codes, bits, group, symmetric ? 1 : 0, scales, zeros, dst, row0, nrows, cols),
+                "rtnDequantRows");
+    }
+
+    /** Checks an RTN layout of rows x cols (shared with CudaBackend): code stream, scales, minima. */
+    static void rtnLayout(MemorySegment codes, int bits, long group, boolean symmetric, MemorySegment scales,
+            MemorySegment zeros, long rows, long cols) {
+        dims("group", group, "rows", rows, "cols", cols);
+        if (bits < 2 || bits > 8) {
+            throw new IllegalArgumentException("RTN code width must be 2..8 bits: " + bits);
+        }
+        if (cols == 0) {
+            throw new IllegalArgumentException("RTN layer needs cols >= 1");
+        }
+        long g = group == 0 ? cols : group;
+        long groups = mul(rows, Math.ceilDiv(cols, g));
+        in(codes, "codes", codeStreamBytes(mul(rows, cols), bits));
+        in(scales, "scales", mul(groups, F16));
+        if (symmetric) {
+            if (zeros == null || !zeros.equals(MemorySegment.NULL)) {
+                throw new IllegalArgumentException("zeros: must be MemorySegment.NULL for a symmetric RTN layer");
+            }
+        } else {
+            in(zeros, "zeros", mul(groups, F16));
+        }
+    }
+
+    @Override
     public void close() {
         // Nothing to release: the library stays loaded for the life of the process.
     }

@@ -560,6 +560,45 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    @Override
+    public void rtnGemv(MemorySegment codes, int bits, long group, boolean symmetric, MemorySegment scales,
+            MemorySegment zeros, MemorySegment x, MemorySegment y, long rows, long cols) {
+        CpuBackend.rtnLayout(codes, bits, group, symmetric, scales, zeros, rows, cols);
+        in(x, "x", mul(cols, 4));
+        out(y, "y", mul(rows, 4));
+        if (rows == 0) {
+            return;
+        }
+        try (CudaMemory.Call c = begin()) {
+            CUdeviceptr dcodes = c.weight(codes), ds = c.weight(scales);
+            CUdeviceptr dz = symmetric ? new CUdeviceptr() : c.weight(zeros);
+            CUdeviceptr dx = c.in(x, cols * 4), dy = c.out(y, rows * 4);
+            kernels.launch("jvq_rtn_gemv", gridFor(rows, 8, 16), 1, 256, 0, dcodes, bits, group, symmetric ? 1 : 0, ds,
+                    dz, dx, dy, rows, cols);
+            c.finish();
+        }
+    }
+
+    @Override
+    public void rtnDequantRows(MemorySegment codes, int bits, long group, boolean symmetric, MemorySegment scales,
+            MemorySegment zeros, MemorySegment dst, long row0, long nrows, long cols) {
+        dims("row0", row0, "nrows", nrows);
+        CpuBackend.rtnLayout(codes, bits, group, symmetric, scales, zeros, Math.addExact(row0, nrows), cols);
+        long bytes = mul(nrows, cols, 4);
+        out(dst, "dst", bytes);
+        if (bytes == 0) {
+            return;
+        }
+        try (CudaMemory.Call c = begin()) {
+            CUdeviceptr dcodes = c.weight(codes), ds = c.weight(scales);
+            CUdeviceptr dz = symmetric ? new CUdeviceptr() : c.weight(zeros);
+            CUdeviceptr ddst = c.out(dst, bytes);
+            kernels.launch("jvq_rtn_dequant_rows", gridFor(nrows * cols, 256, 8), 1, 256, 0, dcodes, bits, group,
+                    symmetric ? 1 : 0, ds, dz, ddst, row0, nrows, cols);
+            c.finish();
+        }
+    }
+
     /** Persistent blocks of 8 row-warps, as many as fit on the GPU at once, so each stages the codebook once. */
     private long vqGrid(String fn, long rows, long smem) {
         int[] perSm = new int[1];

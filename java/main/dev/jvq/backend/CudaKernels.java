@@ -36,7 +36,8 @@ final class CudaKernels implements AutoCloseable {
             "elementwise", List.of("jvq_rmsnorm", "jvq_softmax", "jvq_rope", "jvq_silu_mul", "jvq_add"),
             "attention", List.of("jvq_attention"),
             "calib", List.of("jvq_hessian_diag_accumulate", "jvq_kmeans_assign"),
-            "vq", List.of("jvq_sparse_scatter", "jvq_vq_gemv", "jvq_vq_dequant_rows"));
+            "vq", List.of("jvq_sparse_scatter", "jvq_vq_gemv", "jvq_vq_dequant_rows"),
+            "rtn", List.of("jvq_rtn_gemv", "jvq_rtn_dequant_rows"));
 
     /** Classpath resource of a module's fatbin. */
     static String resource(String module) {

@@ -9,9 +9,10 @@ import java.util.LinkedHashMap;
  * {@code bits} bits each in row-major order ({@link BitPacker} layout); the symmetric grid stores
  * q + (2^(bits-1) - 1). Scales (and, when asymmetric, group minima) are fp16, rows x groupsPerRow.
  *
- * <p>No native kernel reads RTN codes yet: multiplication dequantises tiles of rows in Java into a
- * scratch buffer and runs the dense f32 kernels on each tile (gemv included). Correct and bounded
- * in memory, but a decode step reads 32 bits per weight from the scratch instead of {@code bits}.
+ * <p>gemv runs the fused native kernel ({@code jvq_rtn_gemv}: reads {@code bits} per weight, never
+ * materialises W); gemm dequantises a tile of rows at a time with {@code jvq_rtn_dequant_rows} and
+ * multiplies it with the dense f32 kernel. {@link #dequantizeRows} is the Java reference both
+ * kernels are tested against.
  *
  * @param codes packed codes followed by at least {@link BitPacker#TAIL_BYTES} zero bytes
  * @param zeros group minima (asymmetric), or null when symmetric
@@ -85,12 +86,23 @@ public record RtnLinear(String name, long rows, long cols, RtnParams params, Mem
 
     @Override
     public void gemv(Backend backend, MemorySegment x, MemorySegment y) {
-        RowTiles.gemv(backend, rows, cols, x, y, TILE_ELEMENTS, (b, dst, row0, nr) -> dequantizeRows(dst, row0, nr));
+        backend.rtnGemv(codes, params.bits(), params.group(), params.symmetric(), scales, zerosOrNull(), x, y, rows,
+                cols);
+    }
+
+    /** Rows [row0, row0+nrows) as f32 into dst (nrows x cols) with the backend's kernel. */
+    public void dequantizeRows(Backend backend, MemorySegment dst, long row0, long nrows) {
+        backend.rtnDequantRows(codes, params.bits(), params.group(), params.symmetric(), scales, zerosOrNull(), dst,
+                row0, nrows, cols);
     }
 
     @Override
     public void gemm(Backend backend, MemorySegment x, MemorySegment y, long n) {
-        RowTiles.gemm(backend, rows, cols, n, x, y, TILE_ELEMENTS, (b, dst, row0, nr) -> dequantizeRows(dst, row0, nr));
+        RowTiles.gemm(backend, rows, cols, n, x, y, TILE_ELEMENTS, this::dequantizeRows);
+    }
+
+    private MemorySegment zerosOrNull() {
+        return zeros == null ? MemorySegment.NULL : zeros;
     }
 
     @Override

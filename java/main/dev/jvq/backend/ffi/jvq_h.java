@@ -384,4 +384,33 @@ public final class jvq_h {
             throw unexpected("jvq_vq_dequant_rows", t);
         }
     }
+    // int32_t jvq_rtn_gemv(const uint8_t* codes, int32_t bits, int64_t group, int32_t symmetric, const uint16_t* scales, const uint16_t* zeros, const float* x, float* y, int64_t rows, int64_t cols);
+    public static final FunctionDescriptor jvq_rtn_gemv$DESC = FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_LONG, C_INT, C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_LONG, C_LONG);
+
+    private static final class jvq_rtn_gemv$MH {
+        static final MethodHandle HANDLE = downcall("jvq_rtn_gemv", jvq_rtn_gemv$DESC);
+    }
+
+    public static int jvq_rtn_gemv(MemorySegment codes, int bits, long group, int symmetric, MemorySegment scales, MemorySegment zeros, MemorySegment x, MemorySegment y, long rows, long cols) {
+        try {
+            return (int) jvq_rtn_gemv$MH.HANDLE.invokeExact(codes, bits, group, symmetric, scales, zeros, x, y, rows, cols);
+        } catch (Throwable t) {
+            throw unexpected("jvq_rtn_gemv", t);
+        }
+    }
+
+    // int32_t jvq_rtn_dequant_rows(const uint8_t* codes, int32_t bits, int64_t group, int32_t symmetric, const uint16_t* scales, const uint16_t* zeros, float* dst, int64_t row0, int64_t nrows, int64_t cols);
+    public static final FunctionDescriptor jvq_rtn_dequant_rows$DESC = FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_LONG, C_INT, C_POINTER, C_POINTER, C_POINTER, C_LONG, C_LONG, C_LONG);
+
+    private static final class jvq_rtn_dequant_rows$MH {
+        static final MethodHandle HANDLE = downcall("jvq_rtn_dequant_rows", jvq_rtn_dequant_rows$DESC);
+    }
+
+    public static int jvq_rtn_dequant_rows(MemorySegment codes, int bits, long group, int symmetric, MemorySegment scales, MemorySegment zeros, MemorySegment dst, long row0, long nrows, long cols) {
+        try {
+            return (int) jvq_rtn_dequant_rows$MH.HANDLE.invokeExact(codes, bits, group, symmetric, scales, zeros, dst, row0, nrows, cols);
+        } catch (Throwable t) {
+            throw unexpected("jvq_rtn_dequant_rows", t);
+        }
+    }
 }

@@ -1,0 +1,222 @@
+/* Fused RTN-dequant GEMV and row dequantisation (layout: java/main/dev/jvq/format/FORMAT.md,
+ * dev.jvq.quant.RtnLinear). Codes u are unsigned, `bits` (2..8) wide, packed LSB-first row-major
+ * over the whole rows x cols matrix (so a row need not start on a byte); groups of `group` columns
+ * (0 = the whole row; a short last group) carry an f16 scale s and, when asymmetric, an f16
+ * minimum lo:
+ *   symmetric   w = s * (u - (2^(bits-1) - 1))
+ *   asymmetric  w = lo + u * s
+ *
+ * GEMV never forms w: per group it sums (u - off) * x_j in f32 (off = 2^(bits-1) - 1 symmetric, 0
+ * asymmetric, so the symmetric sum has no large cancelling offset) and adds s * dot, plus
+ * lo * sum(x over the group) when asymmetric (those sums are the same for every row and are taken
+ * once per call). The AVX2 path decodes 8 codes from one unaligned 64-bit load with variable
+ * shifts (8 codes of <= 8 bits plus a <= 7-bit start offset fit in 64 bits); 4-bit codes from a
+ * byte boundary take a nibble path: each 32-bit word of 8 codes is broadcast and split by per-lane shifts.
+ *
+ * Row dequantisation reproduces RtnLinear.dequantizeRows bit for bit: f32 product (and sum),
+ * never a fused multiply-add. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <omp.h>
+#include "jvq_cpu.h"
+
+/* Group x-sums up to this many groups live on the stack. */
+#define RTN_STACK_GROUPS 4096
+
+static inline int64_t rtn_group_len(int64_t group, int64_t cols) {
+    return group == 0 ? cols : group;
+}
+
+/* Scalar: sum over j in [c0, c1) of (u(f0 + j) - off) * x[j]. */
+static inline float rtn_dot_scalar(const uint8_t* codes, int32_t bits, int32_t off, int64_t f0, const float* x,
+                                   int64_t c0, int64_t c1) {
+    float acc = 0.0f;
+    for (int64_t j = c0; j < c1; j++) acc += (float)((int32_t)jvq_read_code(codes, f0 + j, bits) - off) * x[j];
+    return acc;
+}
+
+#ifdef JVQ_AVX2
+static inline int32_t rtn_load32(const uint8_t* p) {
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Codes f .. f+7 as 8 int32 lanes: broadcast the 64-bit word holding them, shift lane pairs by
+ * t*bits and (t+4)*bits, take the low 32-bit half of each lane from the first and the high half from
+ * the second, mask, and put the eight codes back in order. */
+static inline __m256i rtn_codes8(const uint8_t* codes, int32_t bits, int64_t f, __m256i sh_lo, __m256i sh_hi,
+                                 __m256i mask, __m256i order) {
+    uint64_t bitpos = (uint64_t)f * (uint64_t)bits;
+    uint64_t word;
+    memcpy(&word, codes + (bitpos >> 3), sizeof word);
+    __m256i w = _mm256_set1_epi64x((long long)(word >> (bitpos & 7u)));
+    __m256i lo = _mm256_srlv_epi64(w, sh_lo);                      /* codes t   in the low halves */
+    __m256i hi = _mm256_slli_epi64(_mm256_srlv_epi64(w, sh_hi), 32); /* codes t+4 in the high halves */
+    __m256i c = _mm256_and_si256(_mm256_blend_epi32(lo, hi, 0xaa), mask); /* c0 c4 c1 c5 c2 c6 c3 c7 */
+    return _mm256_permutevar8x32_epi32(c, order);
+}
+
+/* AVX2 sum over j in [c0, c1) of (u(f0 + j) - off) * x[j]. */
+static float rtn_dot(const uint8_t* codes, int32_t bits, int32_t off, int64_t f0, const float* x, int64_t c0,
+                     int64_t c1) {
+    int64_t j = c0;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    __m256i voff = _mm256_set1_epi32(off);
+    float head = 0.0f;
+    if (bits == 4 && c1 - c0 >= 16) {
+        if ((f0 + j) & 1) { /* start on a byte boundary */
+            head = rtn_dot_scalar(codes, bits, off, f0, x, j, j + 1);
+            j++;
+        }
+        /* 8 nibbles = one 32-bit word, broadcast straight from memory (a load, no ALU work) and
+         * shifted per lane by 0, 4, .., 28; 32 codes a step into four independent accumulators (one
+         * chain would wait on the FMA latency every 8 weights). */
+        const __m256i nib_sh = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
+        const __m256i low4 = _mm256_set1_epi32(0x0f);
+        __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+#define RTN_NIB8(off8) _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(_mm256_srlv_epi32( \
+        _mm256_set1_epi32(rtn_load32(codes + ((f0 + j + (off8)) >> 1))), nib_sh), low4), voff))
+        for (; j + 32 <= c1; j += 32) {
+            a0 = _mm256_fmadd_ps(RTN_NIB8(0), _mm256_loadu_ps(x + j), a0);
+            a1 = _mm256_fmadd_ps(RTN_NIB8(8), _mm256_loadu_ps(x + j + 8), a1);
+            a2 = _mm256_fmadd_ps(RTN_NIB8(16), _mm256_loadu_ps(x + j + 16), a2);
+            a3 = _mm256_fmadd_ps(RTN_NIB8(24), _mm256_loadu_ps(x + j + 24), a3);
+        }
+        for (; j + 8 <= c1; j += 8) a0 = _mm256_fmadd_ps(RTN_NIB8(0), _mm256_loadu_ps(x + j), a0);
+#undef RTN_NIB8
+        a0 = _mm256_add_ps(a0, a2);
+        a1 = _mm256_add_ps(a1, a3);
+    } else if (bits <= 3 && c1 - c0 >= 16) {
+        /* 8 codes of <= 3 bits plus a <= 7-bit start offset fit one 32-bit word, and each step of
+         * 8 codes advances exactly `bits` bytes, so the per-lane shifts stay the same all along. */
+        uint64_t bit0 = (uint64_t)(f0 + j) * (uint64_t)bits;
+        const uint8_t* p = codes + (bit0 >> 3);
+        int32_t sh = (int32_t)(bit0 & 7u);
+        const __m256i shifts = _mm256_setr_epi32(sh, sh + bits, sh + 2 * bits, sh + 3 * bits, sh + 4 * bits,
+                                                 sh + 5 * bits, sh + 6 * bits, sh + 7 * bits);
+        const __m256i mask = _mm256_set1_epi32((1 << bits) - 1);
+#define RTN_LOW8(q) _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(_mm256_srlv_epi32( \
+        _mm256_set1_epi32(rtn_load32(p + (q))), shifts), mask), voff))
+        for (; j + 16 <= c1; j += 16, p += 2 * bits) {
+            a0 = _mm256_fmadd_ps(RTN_LOW8(0), _mm256_loadu_ps(x + j), a0);
+            a1 = _mm256_fmadd_ps(RTN_LOW8(bits), _mm256_loadu_ps(x + j + 8), a1);
+        }
+        for (; j + 8 <= c1; j += 8, p += bits) a0 = _mm256_fmadd_ps(RTN_LOW8(0), _mm256_loadu_ps(x + j), a0);
+#undef RTN_LOW8
+    } else if (bits == 8 && c1 - c0 >= 16) { /* one byte per code: widen straight from memory */
+        for (; j + 16 <= c1; j += 16) {
+            __m256i u0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)(codes + f0 + j)));
+            __m256i u1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)(codes + f0 + j + 8)));
+            a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(u0, voff)), _mm256_loadu_ps(x + j), a0);
+            a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(u1, voff)), _mm256_loadu_ps(x + j + 8), a1);
+        }
+    } else if (c1 - c0 >= 8) {
+        const __m256i sh_lo = _mm256_setr_epi64x(0, bits, 2 * bits, 3 * bits);
+        const __m256i sh_hi = _mm256_setr_epi64x(4 * bits, 5 * bits, 6 * bits, 7 * bits);
+        const __m256i mask = _mm256_set1_epi32((1 << bits) - 1);
+        const __m256i order = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+        for (; j + 16 <= c1; j += 16) { /* two independent chains */
+            __m256i u0 = _mm256_sub_epi32(rtn_codes8(codes, bits, f0 + j, sh_lo, sh_hi, mask, order), voff);
+            __m256i u1 = _mm256_sub_epi32(rtn_codes8(codes, bits, f0 + j + 8, sh_lo, sh_hi, mask, order), voff);
+            a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(u0), _mm256_loadu_ps(x + j), a0);
+            a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(u1), _mm256_loadu_ps(x + j + 8), a1);
+        }
+        for (; j + 8 <= c1; j += 8) {
+            __m256i u = _mm256_sub_epi32(rtn_codes8(codes, bits, f0 + j, sh_lo, sh_hi, mask, order), voff);
+            a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(u), _mm256_loadu_ps(x + j), a0);
+        }
+    }
+    return head + jvq_hsum256(_mm256_add_ps(a0, a1)) + rtn_dot_scalar(codes, bits, off, f0, x, j, c1);
+}
+#else
+static float rtn_dot(const uint8_t* codes, int32_t bits, int32_t off, int64_t f0, const float* x, int64_t c0,
+                     int64_t c1) {
+    return rtn_dot_scalar(codes, bits, off, f0, x, c0, c1);
+}
+#endif
+
+int32_t jvq_rtn_gemv(const uint8_t* codes, int32_t bits, int64_t group, int32_t symmetric, const uint16_t* scales,
+                     const uint16_t* zeros, const float* x, float* y, int64_t rows, int64_t cols) {
+    if (bits < 2 || bits > 8 || group < 0 || rows < 0 || cols < 1 || (!symmetric && !zeros)) return -1;
+    if (rows == 0) return 0;
+    int64_t g = rtn_group_len(group, cols);
+    int64_t gpr = (cols + g - 1) / g;
+    int32_t off = symmetric ? (1 << (bits - 1)) - 1 : 0;
+    /* Asymmetric: sum of x over each group, shared by every row. */
+    float stack_sums[RTN_STACK_GROUPS];
+    float* xsum = NULL;
+    float* heap = NULL;
+    if (!symmetric) {
+        xsum = stack_sums;
+        if (gpr > RTN_STACK_GROUPS) {
+            heap = (float*)malloc((size_t)gpr * sizeof(float));
+            if (!heap) { /* no memory: say so in the output rather than crash */
+                for (int64_t i = 0; i < rows; i++) y[i] = NAN;
+                return 0;
+            }
+            xsum = heap;
+        }
+        for (int64_t q = 0; q < gpr; q++) {
+            int64_t c0 = q * g, c1 = c0 + g < cols ? c0 + g : cols;
+            float s = 0.0f;
+            for (int64_t j = c0; j < c1; j++) s += x[j];
+            xsum[q] = s;
+        }
+    }
+    int nt = jvq_threads_for(rows * cols);
+    if (nt > rows) nt = (int)rows;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int64_t r0, r1;
+        jvq_split(rows, omp_get_thread_num(), omp_get_num_threads(), &r0, &r1);
+        for (int64_t i = r0; i < r1; i++) {
+            int64_t f0 = i * cols;
+            const uint16_t* srow = scales + i * gpr;
+            float acc = 0.0f;
+            for (int64_t q = 0; q < gpr; q++) {
+                int64_t c0 = q * g, c1 = c0 + g < cols ? c0 + g : cols;
+                float dot = rtn_dot(codes, bits, off, f0, x, c0, c1);
+                acc += jvq_f16_to_float(srow[q]) * dot;
+                if (!symmetric) acc += jvq_f16_to_float(zeros[i * gpr + q]) * xsum[q];
+            }
+            y[i] = acc;
+        }
+    }
+    free(heap);
+    return 0;
+}
+
+int32_t jvq_rtn_dequant_rows(const uint8_t* codes, int32_t bits, int64_t group, int32_t symmetric,
+                             const uint16_t* scales, const uint16_t* zeros, float* dst, int64_t row0, int64_t nrows,
+                             int64_t cols) {
+    if (bits < 2 || bits > 8 || group < 0 || row0 < 0 || nrows < 0 || cols < 1 || (!symmetric && !zeros)) return -1;
+    int64_t g = rtn_group_len(group, cols);
+    int64_t gpr = (cols + g - 1) / g;
+    int32_t qmax = (1 << (bits - 1)) - 1;
+    int nt = jvq_threads_for(nrows * cols);
+    if (nt > nrows) nt = (int)(nrows > 0 ? nrows : 1);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t q = 0; q < nrows; q++) {
+        int64_t i = row0 + q;
+        int64_t f0 = i * cols;
+        float* out = dst + q * cols;
+        for (int64_t p = 0; p < gpr; p++) {
+            int64_t c0 = p * g, c1 = c0 + g < cols ? c0 + g : cols;
+            float s = jvq_f16_to_float(scales[i * gpr + p]);
+            if (symmetric) {
+                for (int64_t j = c0; j < c1; j++) {
+                    out[j] = s * (float)((int32_t)jvq_read_code(codes, f0 + j, bits) - qmax);
+                }
+            } else {
+                float lo = jvq_f16_to_float(zeros[i * gpr + p]);
+                for (int64_t j = c0; j < c1; j++) {
+                    float us = (float)jvq_read_code(codes, f0 + j, bits) * s; /* rounded, then added: no FMA */
+                    out[j] = lo + us;
+                }
+            }
+        }
+    }
+    return 0;
+}
