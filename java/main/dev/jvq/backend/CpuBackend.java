@@ -1,5 +1,12 @@
 package dev.jvq.backend;
 
+import static dev.jvq.backend.SegmentChecks.dims;
+import static dev.jvq.backend.SegmentChecks.in;
+import static dev.jvq.backend.SegmentChecks.mul;
+import static dev.jvq.backend.SegmentChecks.optionalIn;
+import static dev.jvq.backend.SegmentChecks.optionalOut;
+import static dev.jvq.backend.SegmentChecks.out;
+
 import static dev.jvq.backend.ffi.jvq_h.*;
 
 import dev.jvq.backend.ffi.NativeLibrary;
@@ -324,60 +331,6 @@ public final class CpuBackend implements Backend {
     private static void check(int status, String op) {
         if (status != 0) {
             throw new IllegalArgumentException(op + ": native kernel rejected its arguments (status " + status + ")");
-        }
-    }
-
-    private static void dims(Object... nameValue) {
-        for (int i = 0; i < nameValue.length; i += 2) {
-            long v = (Long) nameValue[i + 1];
-            if (v < 0) {
-                throw new IllegalArgumentException(nameValue[i] + " must be >= 0: " + v);
-            }
-        }
-    }
-
-    private static long mul(long a, long b) {
-        return Math.multiplyExact(a, b);
-    }
-
-    private static long mul(long a, long b, long c) {
-        return Math.multiplyExact(Math.multiplyExact(a, b), c);
-    }
-
-    private static void in(MemorySegment s, String what, long bytes) {
-        if (s == null) {
-            throw new IllegalArgumentException(what + ": null; pass MemorySegment.NULL for a NULL pointer");
-        }
-        if (bytes == 0) {
-            return;
-        }
-        if (s.equals(MemorySegment.NULL)) {
-            throw new IllegalArgumentException(what + ": NULL where " + bytes + " bytes are needed");
-        }
-        if (!s.isNative()) {
-            throw new IllegalArgumentException(what + ": a heap segment; native kernels need off-heap memory");
-        }
-        if (s.byteSize() < bytes) {
-            throw new IllegalArgumentException(what + ": " + s.byteSize() + " bytes but " + bytes + " are needed");
-        }
-    }
-
-    private static void out(MemorySegment s, String what, long bytes) {
-        in(s, what, bytes);
-        if (s.isReadOnly()) {
-            throw new IllegalArgumentException(what + ": read-only segment, but the kernel writes into it");
-        }
-    }
-
-    private static void optionalIn(MemorySegment s, String what, long bytes) {
-        if (s == null || !s.equals(MemorySegment.NULL)) {
-            in(s, what, bytes);
-        }
-    }
-
-    private static void optionalOut(MemorySegment s, String what, long bytes) {
-        if (s == null || !s.equals(MemorySegment.NULL)) {
-            out(s, what, bytes);
         }
     }
 }

@@ -3,8 +3,8 @@ package dev.jvq.backend;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Argument checks of the GPU backend, with the same rules and messages as {@link CpuBackend}'s, so a
- * caller's mistake is the same {@link IllegalArgumentException} whichever backend runs: sizes are
+ * Argument checks shared by the CPU and GPU backends, so a caller's mistake is the same
+ * {@link IllegalArgumentException} whichever backend runs: sizes are
  * non-negative and their byte products do not overflow, segments are off-heap and large enough,
  * outputs are writable, and {@link MemorySegment#NULL} stands for an optional pointer left out.
  */
