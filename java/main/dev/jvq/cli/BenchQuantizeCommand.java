@@ -53,6 +53,16 @@ public final class BenchQuantizeCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the result as one JSON object.")
     boolean json;
 
+    @Option(names = "--synthetic", paramLabel = "SHAPE",
+            description = "Instead of one matrix, quantise every block linear of a model with random bf16 weights"
+                    + " in the shapes of smollm2-135m or smollm2-1.7b (no calibration: h = 1), reporting time and"
+                    + " peak memory.")
+    String synthetic;
+
+    @Option(names = "--codebook-scope", defaultValue = "matrix", paramLabel = "matrix|kind|model",
+            description = "Codebook scope for --synthetic (default: ${DEFAULT-VALUE}).")
+    String scope;
+
     @Mixin
     BackendOptions backendOptions;
 
@@ -73,6 +83,9 @@ public final class BenchQuantizeCommand implements Callable<Integer> {
             throw new JvqException("--rows x --cols must hold at least one vector of " + hv.params().block());
         }
         var p = hv.params();
+        if (synthetic != null) {
+            return wholeModel(hv, out, err);
+        }
         try (Arena arena = Arena.ofShared(); Backend backend = backendOptions.open()) {
             err.printf(Locale.ROOT, "bench quantize: %d x %d Student-t(%d) weights, %s on %s (%s)%n", rows, cols, nu,
                     hv.name(), backend.name(), backend.describe());
@@ -138,6 +151,43 @@ public final class BenchQuantizeCommand implements Callable<Integer> {
                         + " SGEMM %.1f GFLOP/s (1024^3), ratio %.2f; peak RSS %.0f MiB%n", hv.name(), rows, cols,
                         quantizeSeconds, assignGflops, k, p.block(), sgemmGflops, assignGflops / sgemmGflops,
                         peakRss / 1048576.0);
+            }
+            out.flush();
+        }
+        return 0;
+    }
+
+    /** Every block linear of a synthetic model, as {@code jvq quantize} would (without calibration). */
+    private int wholeModel(QuantMethod.HasVq hv, PrintWriter out, PrintWriter err) throws IOException {
+        dev.jvq.model.SyntheticShape shape = dev.jvq.model.SyntheticShape.byId(synthetic);
+        CodebookScope sc = CodebookScope.parse(scope);
+        try (Backend backend = backendOptions.open(); Arena arena = Arena.ofShared();
+                dev.jvq.model.LlamaModel m = dev.jvq.model.LlamaModel.synthetic(shape.config, DType.BF16, seed)) {
+            long rssModel = peakRssBytes();
+            err.printf(Locale.ROOT, "bench quantize: %s (%d parameters, bf16, peak RSS so far %.0f MiB), %s scope %s"
+                    + " on %s%n", shape.id, m.parameterCount(), rssModel / 1048576.0, hv.name(), sc.label(),
+                    backend.describe());
+            err.flush();
+            long t0 = System.nanoTime();
+            dev.jvq.pipeline.ModelQuantizer.quantize(m, hv, sc, null, backend, arena, line -> {
+                err.println(line);
+                err.flush();
+            });
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            long peak = peakRssBytes();
+            if (json) {
+                ObjectMapper mapper = new ObjectMapper();
+                ObjectNode o = mapper.createObjectNode();
+                o.put("synthetic", shape.id);
+                o.put("parameters", m.parameterCount());
+                o.put("method", hv.name());
+                o.put("codebook_scope", sc.label());
+                o.put("quantize_seconds", seconds);
+                o.put("peak_rss_bytes", peak);
+                out.println(mapper.writeValueAsString(o));
+            } else {
+                out.printf(Locale.ROOT, "%s of %s: %.1f s; peak RSS %.2f GiB (model %.2f GiB before quantising)%n",
+                        hv.name(), shape.id, seconds, peak / 1073741824.0, rssModel / 1073741824.0);
             }
             out.flush();
         }

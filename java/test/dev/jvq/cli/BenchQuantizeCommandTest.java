@@ -20,6 +20,17 @@ class BenchQuantizeCommandTest {
     }
 
     @Test
+    void wholeSyntheticModelReportsMemory() throws Exception {
+        CliRun r = CliRun.of("bench", "quantize", "--synthetic", "smollm2-135m", "--method",
+                "hasvq-mid:k=16,iters=1,stability=2", "--json");
+        assertEquals(0, r.status(), r.toString());
+        JsonNode o = new ObjectMapper().readTree(r.out());
+        assertEquals("smollm2-135m", o.get("synthetic").asText());
+        assertTrue(o.get("parameters").asLong() > 130_000_000L, r.out());
+        assertTrue(o.get("peak_rss_bytes").asLong() > 0, r.out());
+    }
+
+    @Test
     void rejectsNonVqMethods() {
         CliRun r = CliRun.of("bench", "quantize", "--method", "rtn4-row");
         assertEquals(2, r.status(), r.toString());
