@@ -6,6 +6,8 @@ import static dev.jvq.backend.SegmentChecks.mul;
 import static dev.jvq.backend.SegmentChecks.optionalIn;
 import static dev.jvq.backend.SegmentChecks.optionalOut;
 import static dev.jvq.backend.SegmentChecks.out;
+import static dev.jvq.backend.SegmentChecks.sparse;
+import static dev.jvq.backend.SegmentChecks.vqLayout;
 
 import static dev.jvq.backend.ffi.jvq_h.*;
 
@@ -290,35 +292,7 @@ public final class CpuBackend implements Backend {
 
     /** Bytes of a VQ code stream of {@code vectors} codes at {@code bits} bits, with its 8-byte padding. */
     public static long codeStreamBytes(long vectors, int bits) {
-        return Math.addExact(Math.ceilDiv(Math.multiplyExact(vectors, (long) bits), 8L), 8L);
-    }
-
-    private static void vqLayout(MemorySegment codes, int bits, MemorySegment codebook, long k, long b,
-            MemorySegment rowScale, MemorySegment flatIdx, MemorySegment val, long nnz, long rows, long cols) {
-        dims("k", k, "b", b, "rows", rows, "cols", cols, "nnz", nnz);
-        if (bits < 1 || bits > 24) {
-            throw new IllegalArgumentException("VQ code width must be 1..24 bits: " + bits);
-        }
-        if (k == 0 || b == 0) {
-            throw new IllegalArgumentException("VQ codebook needs k >= 1 codewords of length b >= 1 (k=" + k
-                    + ", b=" + b + ")");
-        }
-        if (mul(rows, cols, 1) > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("VQ layer of " + rows + " x " + cols
-                    + " exceeds the int32 flat index of its sparse residuals");
-        }
-        long vectors = Math.ceilDiv(mul(rows, cols, 1), b);
-        in(codes, "codes", codeStreamBytes(vectors, bits));
-        in(codebook, "codebook", mul(k, b, F16));
-        optionalIn(rowScale, "rowScale", mul(rows, F16));
-        sparse(flatIdx, val, nnz);
-    }
-
-    private static void sparse(MemorySegment flatIdx, MemorySegment val, long nnz) {
-        if (nnz > 0) {
-            in(flatIdx, "flatIdx", mul(nnz, I32));
-            in(val, "val", mul(nnz, F16));
-        }
+        return SegmentChecks.codeStreamBytes(vectors, bits);
     }
 
     private static int weightCode(DType wtype) {

@@ -7,6 +7,8 @@ import static dev.jvq.backend.SegmentChecks.mul;
 import static dev.jvq.backend.SegmentChecks.optionalIn;
 import static dev.jvq.backend.SegmentChecks.optionalOut;
 import static dev.jvq.backend.SegmentChecks.out;
+import static dev.jvq.backend.SegmentChecks.sparse;
+import static dev.jvq.backend.SegmentChecks.vqLayout;
 
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
@@ -477,33 +479,7 @@ public final class CudaBackend implements Backend {
         return true;
     }
 
-    private static void sparse(MemorySegment flatIdx, MemorySegment val, long nnz) {
-        if (nnz > 0) {
-            in(flatIdx, "flatIdx", mul(nnz, 4));
-            in(val, "val", mul(nnz, 2));
-        }
-    }
 
-    /** The checks of a HAS-VQ layout of rows x cols, shared by vqGemv and vqDequantRows (as the CPU backend's). */
-    private static void vqLayout(MemorySegment codes, int bits, MemorySegment codebook, long k, long b,
-            MemorySegment rowScale, MemorySegment flatIdx, MemorySegment val, long nnz, long rows, long cols) {
-        dims("k", k, "b", b, "rows", rows, "cols", cols, "nnz", nnz);
-        if (bits < 1 || bits > 24) {
-            throw new IllegalArgumentException("VQ code width must be 1..24 bits: " + bits);
-        }
-        if (k == 0 || b == 0) {
-            throw new IllegalArgumentException("VQ codebook needs k >= 1 codewords of length b >= 1 (k=" + k
-                    + ", b=" + b + ")");
-        }
-        if (mul(rows, cols, 1) > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("VQ layer of " + rows + " x " + cols
-                    + " exceeds the int32 flat index of its sparse residuals");
-        }
-        in(codes, "codes", CpuBackend.codeStreamBytes(ceilDiv(rows * cols, b), bits));
-        in(codebook, "codebook", mul(k, b, 2));
-        optionalIn(rowScale, "rowScale", mul(rows, 2));
-        sparse(flatIdx, val, nnz);
-    }
 
     private int codebookInSmem(String fn, long k, long b) {
         return k * b * 2 <= kernels.get(fn).maxDynamicSmem() ? 1 : 0;

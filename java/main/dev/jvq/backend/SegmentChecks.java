@@ -69,4 +69,38 @@ final class SegmentChecks {
             out(s, what, bytes);
         }
     }
+
+    /** Bytes of a VQ code stream of {@code vectors} codes at {@code bits} bits, with its 8-byte padding. */
+    static long codeStreamBytes(long vectors, int bits) {
+        return Math.addExact(Math.ceilDiv(Math.multiplyExact(vectors, (long) bits), 8L), 8L);
+    }
+
+    /** Sorted sparse residuals: nnz int32 flat indices and nnz f16 values. */
+    static void sparse(MemorySegment flatIdx, MemorySegment val, long nnz) {
+        if (nnz > 0) {
+            in(flatIdx, "flatIdx", mul(nnz, 4));
+            in(val, "val", mul(nnz, 2));
+        }
+    }
+
+    /** The checks of a HAS-VQ layout of rows x cols (jvq.h), shared by vqGemv and vqDequantRows. */
+    static void vqLayout(MemorySegment codes, int bits, MemorySegment codebook, long k, long b,
+            MemorySegment rowScale, MemorySegment flatIdx, MemorySegment val, long nnz, long rows, long cols) {
+        dims("k", k, "b", b, "rows", rows, "cols", cols, "nnz", nnz);
+        if (bits < 1 || bits > 24) {
+            throw new IllegalArgumentException("VQ code width must be 1..24 bits: " + bits);
+        }
+        if (k == 0 || b == 0) {
+            throw new IllegalArgumentException("VQ codebook needs k >= 1 codewords of length b >= 1 (k=" + k
+                    + ", b=" + b + ")");
+        }
+        if (mul(rows, cols, 1) > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("VQ layer of " + rows + " x " + cols
+                    + " exceeds the int32 flat index of its sparse residuals");
+        }
+        in(codes, "codes", codeStreamBytes(Math.ceilDiv(mul(rows, cols, 1), b), bits));
+        in(codebook, "codebook", mul(k, b, 2));
+        optionalIn(rowScale, "rowScale", mul(rows, 2));
+        sparse(flatIdx, val, nnz);
+    }
 }
