@@ -8,6 +8,7 @@ import dev.jvq.JvqException;
 import dev.jvq.quant.BitPacker;
 import dev.jvq.quant.Codebook;
 import dev.jvq.quant.QuantizedLayer;
+import dev.jvq.quant.RsavqLinear;
 import dev.jvq.quant.RtnLinear;
 import dev.jvq.quant.VqLinear;
 import dev.jvq.tensor.Tensor;
@@ -172,6 +173,8 @@ public final class JvqWriter implements AutoCloseable {
                 o.set("sparseIndex", section(vq.sparseIndex(), vq.sparseIndex().byteSize(), 0));
                 o.set("sparseValues", section(vq.sparseValues(), vq.sparseValues().byteSize(), 0));
             }
+            case RsavqLinear rsavq -> throw new IllegalStateException(rsavq.name()
+                    + ": RSAVQ layers cannot be stored yet");
             case RtnLinear rtn -> {
                 o.put("type", JvqLayout.TYPE_RTN);
                 o.put("bits", rtn.params().bits());

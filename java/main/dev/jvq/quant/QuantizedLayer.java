@@ -3,7 +3,7 @@ package dev.jvq.quant;
 import dev.jvq.runtime.Linear;
 
 /** A linear layer stored in a quantised form: HAS-VQ codes or RTN integers. */
-public sealed interface QuantizedLayer extends Linear permits VqLinear, RtnLinear {
+public sealed interface QuantizedLayer extends Linear permits VqLinear, RtnLinear, RsavqLinear {
 
     String name();
 
