@@ -14,6 +14,9 @@ import dev.jvq.pipeline.QuantizeJob;
 import dev.jvq.pipeline.StoredTokenizer;
 import dev.jvq.quant.CodebookScope;
 import dev.jvq.quant.QuantMethod;
+import dev.jvq.train.FisherStatistics;
+import java.util.HashMap;
+import java.util.Map;
 import dev.jvq.report.ParetoPlot;
 import dev.jvq.report.ResultRow;
 import dev.jvq.report.ResultsTable;
@@ -154,6 +157,7 @@ public final class DemoCommand implements Callable<Integer> {
             int[] evalTokens;
             CalibrationSet calibSet;
             HessianCalibration hessian = null;
+            Map<Double, FisherStatistics> fisher = new HashMap<>();
             try (LlamaModel fp = ModelFiles.openModel(model)) {
                 tok = ModelFiles.openTokenizerFor(tokenizer, model, fp);
                 if (seqLen > fp.config().maxSeqLen()) {
@@ -161,13 +165,21 @@ public final class DemoCommand implements Callable<Integer> {
                 }
                 evalTokens = tok.encode(TextFile.readUtf8(text));
                 calibSet = CalibrationSet.bosWindows(calib, tok, calibWindows, seqLen);
-                if (specs.stream().anyMatch(s -> QuantizeJob.needsCalibration(s.method))) {
+                if (specs.stream().anyMatch(s -> QuantizeJob.needsHessian(s.method))) {
                     hessian = QuantizeJob.calibrate(fp, backend, calibSet, false, line -> log(err, line));
+                }
+                for (Spec s : specs) {
+                    if (s.method instanceof QuantMethod.Rsavq rq && QuantizeJob.needsFisher(rq)
+                            && !fisher.containsKey(rq.params().damping())) {
+                        fisher.put(rq.params().damping(), QuantizeJob.collectFisher(fp, backend, calibSet,
+                                rq.params().damping(), line -> log(err, line)));
+                    }
                 }
                 Perplexity.Options opts = new Perplexity.Options(seqLen, true, sameText ? calibWindows : 0, maxWindows);
                 for (Spec s : specs) {
                     rows.add(s.method == null ? evalFp(fp, tok, evalTokens, opts, backend, err)
-                            : quantizeAndEval(s, tokBytes, hessian, evalTokens, opts, backend, err));
+                            : quantizeAndEval(s, tokBytes, hessian, fisherFor(s, fisher), evalTokens, opts, backend,
+                                    err));
                     log(err, "demo: " + rows.getLast().method() + " " + rows.getLast().configuration() + ": PPL "
                             + String.format(Locale.ROOT, "%.4f at %.3f bits", rows.getLast().ppl(),
                                     rows.getLast().paperBpp()));
@@ -222,15 +234,19 @@ public final class DemoCommand implements Callable<Integer> {
         return new ResultRow("fp", dtype + " weights (unquantised)", ppl, bits, bits, bits);
     }
 
-    private ResultRow quantizeAndEval(Spec s, StoredTokenizer tokBytes, HessianCalibration hessian, int[] ids,
-            Perplexity.Options opts, Backend backend, PrintWriter err) {
+    private static FisherStatistics fisherFor(Spec s, Map<Double, FisherStatistics> fisher) {
+        return s.method instanceof QuantMethod.Rsavq rq ? fisher.get(rq.params().damping()) : null;
+    }
+
+    private ResultRow quantizeAndEval(Spec s, StoredTokenizer tokBytes, HessianCalibration hessian,
+            FisherStatistics fisher, int[] ids, Perplexity.Options opts, Backend backend, PrintWriter err) {
         String fileName = s.label.replaceAll("[^A-Za-z0-9._-]+", "_") + ".jvq";
         Path file = outDir.resolve(fileName);
         QuantizeJob.Result r;
         try (LlamaModel m = ModelFiles.openModel(model); Arena arena = Arena.ofShared()) {
             ObjectNode meta = new ObjectMapper().createObjectNode();
             meta.put("calibration", "BOS windows 0.." + (calibWindows - 1) + " of " + text.getFileName());
-            r = QuantizeJob.run(m, tokBytes, s.method, s.scope, hessian, meta, file, backend, arena,
+            r = QuantizeJob.run(m, tokBytes, s.method, s.scope, hessian, fisher, meta, file, backend, arena,
                     line -> log(err, line));
         }
         CompressedModel.Loaded loaded = CompressedModel.load(file);
@@ -246,6 +262,11 @@ public final class DemoCommand implements Callable<Integer> {
         return switch (s.method) {
             case QuantMethod.HasVq hv -> String.format(Locale.ROOT, "b=%d K=%d ρ=%s codebook/%s",
                     hv.params().block(), hv.params().centroids(), hv.params().sparsity(), s.scope.label());
+            case QuantMethod.Rsavq rq -> String.format(Locale.ROOT, "%d bits, v=%d (%d×%d), %d groups%s%s, λ=%s,"
+                    + " codebook/%s", rq.params().bits(), rq.params().vectorLength(), rq.params().subspaces(),
+                    rq.params().subLength(), rq.params().groups(),
+                    rq.params().wcsg() ? " WCSG " + rq.params().allocation().id() : "",
+                    rq.params().edsg() ? " EDSG" : " k-means", rq.params().lambda(), s.scope.label());
             case QuantMethod.Rtn rtn -> String.format(Locale.ROOT, "%d-bit %s, %s", rtn.params().bits(),
                     rtn.params().symmetric() ? "symmetric" : "asymmetric",
                     rtn.params().group() == 0 ? "per row" : "groups of " + rtn.params().group());

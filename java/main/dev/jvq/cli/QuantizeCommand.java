@@ -10,6 +10,9 @@ import dev.jvq.model.LlamaModel;
 import dev.jvq.model.ModelFiles;
 import dev.jvq.model.Tokenizer;
 import dev.jvq.pipeline.QuantizeJob;
+import dev.jvq.rsavq.AllocationRule;
+import dev.jvq.rsavq.RsavqParams;
+import dev.jvq.train.FisherStatistics;
 import dev.jvq.pipeline.StoredTokenizer;
 import dev.jvq.quant.CodebookScope;
 import dev.jvq.quant.HasVqParams;
@@ -31,7 +34,8 @@ import picocli.CommandLine.Option;
         description = {"Quantise a model's block linears (q, k, v, o, gate, up, down) and write a .jvq file.",
             "Embeddings, norms and the output head stay in their source precision.",
             "HAS-VQ reads the Hessian diagonal of each layer's input from forward passes over --calib"
-                    + " (paper protocol: first 1000 lines of WikiText-2 raw train, 128 sequences of 1024 tokens)."})
+                    + " (paper protocol: first 1000 lines of WikiText-2 raw train, 128 sequences of 1024 tokens).",
+            "RSAVQ back-propagates the same calibration sequences for its Fisher statistics."})
 public final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "FILE", description = "Model checkpoint (llama2.c .bin).")
     Path model;
@@ -40,8 +44,40 @@ public final class QuantizeCommand implements Callable<Integer> {
     Path tokenizer;
 
     @Option(names = "--method", required = true, paramLabel = "METHOD",
-            description = "hasvq-mid, hasvq-high (optionally :b=B,k=K,rho=R,...), rtn4-row, rtnN-gG (symmetric) or rtnN-gG-asym (N = 2..8).")
+            description = "hasvq-mid, hasvq-high (optionally :b=B,k=K,rho=R,...), rsavq-2, rsavq-3, rsavq-4"
+                    + " (optionally :groups=G,v=V,lambda=L,...), rtn4-row, rtnN-gG (symmetric) or rtnN-gG-asym"
+                    + " (N = 2..8).")
     String method;
+
+    @Option(names = "--no-edsg", description = "RSAVQ ablation: plain k-means codebooks (no Fisher-weighted,"
+            + " natural-gradient-shifted updates).")
+    boolean noEdsg;
+
+    @Option(names = "--no-wcsg", description = "RSAVQ ablation: no sensitivity ordering; every channel group at the"
+            + " target bits.")
+    boolean noWcsg;
+
+    @Option(names = "--groups", paramLabel = "G", description = "RSAVQ channel groups, each with its own codebook"
+            + " (paper 4).")
+    Integer groups;
+
+    @Option(names = "--vector-length", paramLabel = "V", description = "RSAVQ PQ vector length along the output"
+            + " dimension (paper 6).")
+    Integer vectorLength;
+
+    @Option(names = "--subvectors", paramLabel = "S", description = "RSAVQ PQ sub-vectors per vector (paper 2).")
+    Integer subvectors;
+
+    @Option(names = "--lambda", paramLabel = "L", description = "RSAVQ EDSG step along the natural gradient"
+            + " (default 0.05).")
+    Double lambda;
+
+    @Option(names = "--allocation", paramLabel = "paper|waterfill", description = "RSAVQ WCSG bit rule: the"
+            + " paper's proportional rule (default) or reverse water-filling.")
+    String allocation;
+
+    @Option(names = "--edsg-iters", paramLabel = "T", description = "RSAVQ EDSG iterations (default 10).")
+    Integer edsgIters;
 
     @Option(names = "--block", paramLabel = "B", description = "HAS-VQ vector length b (preset default).")
     Integer block;
@@ -87,17 +123,40 @@ public final class QuantizeCommand implements Callable<Integer> {
         boolean overrides = block != null || centroids != null || sparsity != null || stability != null
                 || iters != null || seed != null;
         if (m instanceof QuantMethod.HasVq hv) {
+            if (rsavqOverrides(this)) {
+                throw new JvqException("--no-edsg/--no-wcsg/--groups/--vector-length/--subvectors/--lambda/"
+                        + "--allocation/--edsg-iters apply to RSAVQ, not to " + m.name());
+            }
             HasVqParams p = hv.params();
             return new QuantMethod.HasVq(new HasVqParams(block != null ? block : p.block(),
                     centroids != null ? centroids : p.centroids(), sparsity != null ? sparsity : p.sparsity(),
                     stability != null ? stability : p.stability(), iters != null ? iters : p.iters(),
                     seed != null ? seed : p.seed()));
         }
-        if (overrides) {
-            throw new JvqException("--block/--centroids/--sparsity/--stability/--kmeans-iters/--seed apply to HAS-VQ,"
-                    + " not to " + m.name());
+        if (m instanceof QuantMethod.Rsavq rq) {
+            if (block != null || centroids != null || sparsity != null) {
+                throw new JvqException("--block/--centroids/--sparsity apply to HAS-VQ, not to " + m.name());
+            }
+            RsavqParams p = rq.params();
+            return new QuantMethod.Rsavq(new RsavqParams(p.bits(), groups != null ? groups : p.groups(),
+                    vectorLength != null ? vectorLength : p.vectorLength(),
+                    subvectors != null ? subvectors : p.subspaces(), lambda != null ? lambda : p.lambda(),
+                    edsgIters != null ? edsgIters : p.edsgIters(), iters != null ? iters : p.kmeansIters(),
+                    stability != null ? stability : p.stability(), p.edsg() && !noEdsg, p.wcsg() && !noWcsg,
+                    allocation != null ? AllocationRule.parse(allocation) : p.allocation(), p.rowScale(),
+                    p.rescaleNaturalGradient(), p.damping(), seed != null ? seed : p.seed()));
+        }
+        if (overrides || rsavqOverrides(this)) {
+            throw new JvqException("--block/--centroids/--sparsity/--stability/--kmeans-iters/--seed apply to HAS-VQ"
+                    + " and RSAVQ, --no-edsg/--no-wcsg/--groups/--vector-length/--subvectors/--lambda/--allocation/"
+                    + "--edsg-iters to RSAVQ; not to " + m.name());
         }
         return m;
+    }
+
+    private static boolean rsavqOverrides(QuantizeCommand c) {
+        return c.noEdsg || c.noWcsg || c.groups != null || c.vectorLength != null || c.subvectors != null
+                || c.lambda != null || c.allocation != null || c.edsgIters != null;
     }
 
     @Override
@@ -118,15 +177,23 @@ public final class QuantizeCommand implements Callable<Integer> {
                     backend.describe());
             err.flush();
             HessianCalibration h = null;
+            FisherStatistics fisher = null;
             ObjectNode meta = new ObjectMapper().createObjectNode();
             if (QuantizeJob.needsCalibration(m)) {
                 CalibrationSet calib = calibration.load(tok, lm.config().maxSeqLen());
                 meta.set("calibration", calibration.describe(calib));
-                h = QuantizeJob.calibrate(lm, backend, calib, calibration.ema, line -> log(err, line));
+                if (QuantizeJob.needsHessian(m)) {
+                    h = QuantizeJob.calibrate(lm, backend, calib, calibration.ema, line -> log(err, line));
+                }
+                if (m instanceof QuantMethod.Rsavq rq && QuantizeJob.needsFisher(m)) {
+                    fisher = QuantizeJob.collectFisher(lm, backend, calib, rq.params().damping(),
+                            line -> log(err, line));
+                }
             }
             QuantizeJob.Result r;
             try {
-                r = QuantizeJob.run(lm, tokBytes, m, sc, h, meta, this.out, backend, arena, line -> log(err, line));
+                r = QuantizeJob.run(lm, tokBytes, m, sc, h, fisher, meta, this.out, backend, arena,
+                        line -> log(err, line));
             } finally {
                 if (h != null) {
                     h.close();

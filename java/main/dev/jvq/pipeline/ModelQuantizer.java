@@ -10,8 +10,10 @@ import dev.jvq.quant.HasVqQuantizer;
 import dev.jvq.quant.QuantMethod;
 import dev.jvq.quant.Rtn;
 import dev.jvq.quant.VqLinear;
+import dev.jvq.rsavq.RsavqQuantizer;
 import dev.jvq.runtime.DenseLinear;
 import dev.jvq.runtime.Linear;
+import dev.jvq.train.FisherStatistics;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,6 +34,16 @@ public final class ModelQuantizer {
      */
     public static List<String> quantize(LlamaModel model, QuantMethod method, CodebookScope scope,
             HessianCalibration hessian, Backend backend, Arena arena, Consumer<String> log) {
+        return quantize(model, method, scope, hessian, null, backend, arena, log);
+    }
+
+    /**
+     * @param hessian the calibration statistics of HAS-VQ; null means h = 1 (no calibration)
+     * @param fisher the Fisher statistics of RSAVQ (null: RSAVQ only with EDSG and WCSG off)
+     * @return warnings the quantiser raised (for example a clamped K)
+     */
+    public static List<String> quantize(LlamaModel model, QuantMethod method, CodebookScope scope,
+            HessianCalibration hessian, FisherStatistics fisher, Backend backend, Arena arena, Consumer<String> log) {
         int layers = model.config().nLayers();
         List<String> warnings = new ArrayList<>();
         switch (method) {
@@ -50,6 +62,30 @@ public final class ModelQuantizer {
                     for (LinearKind k : LinearKind.values()) {
                         VqLinear q = r.layers().get(i++);
                         model.setLinear(l, k, q);
+                    }
+                }
+                warnings.addAll(r.warnings());
+            }
+            case QuantMethod.Rsavq rq -> {
+                if (fisher == null && (rq.params().edsg() || rq.params().wcsg())) {
+                    throw new JvqException(method.name() + ": RSAVQ needs Fisher statistics from calibration text"
+                            + " (or ':edsg=off,wcsg=off' for plain PQ k-means)");
+                }
+                List<RsavqQuantizer.Input> inputs = new ArrayList<>();
+                for (int l = 0; l < layers; l++) {
+                    for (LinearKind k : LinearKind.values()) {
+                        RsavqQuantizer.Fisher f = fisher == null ? null
+                                : new RsavqQuantizer.Fisher(fisher.meanGradient(l, k), fisher.inputFactor(l, k),
+                                        fisher.outputFactor(l, k));
+                        inputs.add(new RsavqQuantizer.Input(CompressedModel.linearName(l, k),
+                                k.name().toLowerCase(Locale.ROOT), dense(model, l, k).weight(), f));
+                    }
+                }
+                RsavqQuantizer.Result r = RsavqQuantizer.quantize(inputs, rq.params(), scope, backend, arena, log);
+                int i = 0;
+                for (int l = 0; l < layers; l++) {
+                    for (LinearKind k : LinearKind.values()) {
+                        model.setLinear(l, k, r.layers().get(i++));
                     }
                 }
                 warnings.addAll(r.warnings());

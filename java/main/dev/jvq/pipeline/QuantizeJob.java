@@ -12,6 +12,8 @@ import dev.jvq.model.LlamaModel;
 import dev.jvq.quant.BitReport;
 import dev.jvq.quant.CodebookScope;
 import dev.jvq.quant.QuantMethod;
+import dev.jvq.train.FisherStatistics;
+import dev.jvq.train.Precision;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
@@ -30,9 +32,37 @@ public final class QuantizeJob {
     /** What came out: the file, its bit report, timings and the quantiser's warnings. */
     public record Result(Path out, long fileBytes, BitReport bits, double quantizeSeconds, List<String> warnings) {}
 
-    /** Whether the method reads calibration statistics (HAS-VQ does; RTN does not). */
-    public static boolean needsCalibration(QuantMethod m) {
+    /** Whether the method reads the Hessian diagonal (HAS-VQ does). */
+    public static boolean needsHessian(QuantMethod m) {
         return m instanceof QuantMethod.HasVq;
+    }
+
+    /** Whether the method reads Fisher statistics (RSAVQ with EDSG or WCSG). */
+    public static boolean needsFisher(QuantMethod m) {
+        return m instanceof QuantMethod.Rsavq r && (r.params().edsg() || r.params().wcsg());
+    }
+
+    /** Whether the method reads calibration text at all (HAS-VQ, RSAVQ with EDSG or WCSG; not RTN). */
+    public static boolean needsCalibration(QuantMethod m) {
+        return needsHessian(m) || needsFisher(m);
+    }
+
+    /**
+     * Back-propagates {@code calib} through the unquantised model (f32 products) and accumulates the
+     * Fisher statistics of RSAVQ, logging the memory they take first and progress with an ETA.
+     */
+    public static FisherStatistics collectFisher(LlamaModel model, Backend backend, CalibrationSet calib,
+            double damping, Consumer<String> log) {
+        long t0 = System.nanoTime();
+        int n = calib.count();
+        log.accept(String.format(Locale.ROOT, "fisher: %d sequences, %d tokens, back-propagation", n, calib.tokens()));
+        return FisherStatistics.collect(model, backend, Precision.F32, calib.sequences(), damping, done -> {
+            double s = (System.nanoTime() - t0) / 1e9;
+            if (done == n || done % Math.max(1, n / 10) == 0) {
+                log.accept(String.format(Locale.ROOT, "fisher: %d/%d sequences, %.1f s, ETA %.0f s", done, n, s,
+                        s / done * (n - done)));
+            }
+        });
     }
 
     /** Runs the unquantised model over {@code calib}, logging progress with an ETA. */
@@ -56,17 +86,17 @@ public final class QuantizeJob {
      * {@code arena}) and saves it to {@code out}.
      */
     public static Result run(LlamaModel model, StoredTokenizer tokenizer, QuantMethod method, CodebookScope scope,
-            HessianCalibration hessian, ObjectNode extraMetadata, Path out, Backend backend, Arena arena,
-            Consumer<String> log) {
+            HessianCalibration hessian, FisherStatistics fisher, ObjectNode extraMetadata, Path out, Backend backend,
+            Arena arena, Consumer<String> log) {
         long t0 = System.nanoTime();
-        List<String> warnings = ModelQuantizer.quantize(model, method, scope, hessian, backend, arena, log);
+        List<String> warnings = ModelQuantizer.quantize(model, method, scope, hessian, fisher, backend, arena, log);
         double seconds = (System.nanoTime() - t0) / 1e9;
         for (String w : warnings) {
             log.accept("warning: " + w);
         }
         ObjectNode meta = extraMetadata == null ? JsonNodeFactory.instance.objectNode() : extraMetadata.deepCopy();
         meta.put("method", method.name());
-        if (method instanceof QuantMethod.HasVq) {
+        if (!(method instanceof QuantMethod.Rtn)) {
             meta.put("codebook_scope", scope.label());
         }
         meta.put("source", model.source());

@@ -1,6 +1,8 @@
 package dev.jvq.quant;
 
 import dev.jvq.JvqException;
+import dev.jvq.rsavq.RsavqMethod;
+import dev.jvq.rsavq.RsavqParams;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -10,6 +12,8 @@ import java.util.regex.Pattern;
  * <ul>
  *   <li>{@code hasvq-mid}, {@code hasvq-high}: the paper's presets, optionally followed by overrides
  *       {@code :b=2,k=256,rho=0,stability=200,iters=15,seed=7};
+ *   <li>{@code rsavq-2}, {@code rsavq-3}, {@code rsavq-4}: RSAVQ at 2, 3, 4 bits, optionally with
+ *       overrides {@code :groups=4,v=6,sub=2,lambda=0.05,edsg=off,wcsg=off,allocation=waterfill,...};
  *   <li>{@code rtn4-row}: the paper's symmetric per-row INT4 (also {@code rtnN-row} for N = 2..8);
  *   <li>{@code rtnN-gG}: symmetric N-bit with groups of G along d_in ({@code -asym} for a scale and a
  *       minimum per group).
@@ -66,7 +70,16 @@ public sealed interface QuantMethod {
         }
     }
 
+    /** RSAVQ (docs RSAVQ.md); see {@link RsavqMethod} for the spelling. */
+    record Rsavq(RsavqParams params) implements QuantMethod {
+        @Override
+        public String name() {
+            return RsavqMethod.name(params);
+        }
+    }
+
     String EXPECTED = "expected hasvq-mid, hasvq-high (optionally ':b=B,k=K,rho=R,stability=S,iters=I,seed=N'),"
+            + " rsavq-2, rsavq-3, rsavq-4 (optionally ':" + RsavqMethod.KEYS + "'),"
             + " rtn4-row, rtnN-row, rtnN-gG or rtnN-gG-asym (N = 2..8, G >= 1)";
 
     Pattern RTN = Pattern.compile("rtn(\\d+)-(?:(row)|g(\\d+))(?:-(sym|asym))?");
@@ -88,6 +101,9 @@ public sealed interface QuantMethod {
             } catch (JvqException e) {
                 throw new JvqException("method '" + text + "': " + e.getMessage());
             }
+        }
+        if (s.startsWith("rsavq")) {
+            return new Rsavq(RsavqMethod.parse(text, s));
         }
         int colon = s.indexOf(':');
         String preset = colon < 0 ? s : s.substring(0, colon);

@@ -5,13 +5,13 @@ import dev.jvq.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 
 /** Reads rows of a 2-D f32/f16/bf16 weight tensor (little-endian, row-major) as float32. */
-final class WeightRows {
+public final class WeightRows {
     private final Tensor weight;
     private final int rows;
     private final int cols;
     private final short[] halfRow;
 
-    WeightRows(Tensor weight) {
+    public WeightRows(Tensor weight) {
         if (weight.rank() != 2) {
             throw new JvqException(weight.name() + ": expected a 2-D weight matrix, got " + weight);
         }
@@ -31,16 +31,16 @@ final class WeightRows {
         this.halfRow = weight.dtype().bytes == 2 ? new short[cols] : null;
     }
 
-    int rows() {
+    public int rows() {
         return rows;
     }
 
-    int cols() {
+    public int cols() {
         return cols;
     }
 
     /** Row r into dst[0..cols); rejects non-finite weights (they would poison every scale). */
-    void read(int r, float[] dst) {
+    public void read(int r, float[] dst) {
         MemorySegment d = weight.data();
         long off = (long) r * cols * weight.dtype().bytes;
         switch (weight.dtype()) {
