@@ -31,7 +31,7 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "End-to-end throughput benchmarks of the forward pass.",
         subcommands = {BenchCommand.Generate.class, BenchCommand.Eval.class, BenchGemvCommand.class,
-            BenchQuantizeCommand.class})
+            BenchQuantizeCommand.class, BenchFisherCommand.class})
 public final class BenchCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -19,22 +19,36 @@ public final class FisherStatistics {
 
     private final LlamaConfig c;
     private final double damping;
+    private final int fromLayer;
+    private final int toLayer;
     private final double[][][] sumGrad;
     private final double[][][] sumInput;
     private final double[][][] sumOutput;
     private int sequences;
 
+    /** Statistics for every layer. */
     public FisherStatistics(LlamaConfig config, double damping) {
+        this(config, damping, 0, config.nLayers());
+    }
+
+    /**
+     * Statistics for layers [fromLayer, toLayer) only, so that a caller short of memory can process
+     * the layers in groups (each group costs a full backward pass per sequence).
+     */
+    public FisherStatistics(LlamaConfig config, double damping, int fromLayer, int toLayer) {
         if (!(damping >= 0) || Double.isInfinite(damping)) {
             throw new IllegalArgumentException("Fisher damping " + damping + " must be a finite number ≥ 0");
         }
+        checkRange(config, fromLayer, toLayer);
         this.c = config;
         this.damping = damping;
+        this.fromLayer = fromLayer;
+        this.toLayer = toLayer;
         int kinds = LinearKind.values().length;
         sumGrad = new double[c.nLayers()][kinds][];
         sumInput = new double[c.nLayers()][kinds][];
         sumOutput = new double[c.nLayers()][kinds][];
-        for (int l = 0; l < c.nLayers(); l++) {
+        for (int l = fromLayer; l < toLayer; l++) {
             for (LinearKind k : LinearKind.values()) {
                 int m = (int) k.rows(c);
                 int n = (int) k.cols(c);
@@ -45,13 +59,55 @@ public final class FisherStatistics {
         }
     }
 
-    /** Back-propagates every sequence through {@code model} and accumulates its gradients. */
+    private static void checkRange(LlamaConfig config, int fromLayer, int toLayer) {
+        if (fromLayer < 0 || toLayer > config.nLayers() || fromLayer >= toLayer) {
+            throw new IllegalArgumentException("Fisher layers [" + fromLayer + ", " + toLayer + ") must be a non-empty"
+                    + " range inside [0, " + config.nLayers() + ")");
+        }
+    }
+
+    /** Bytes of the accumulators for every layer: 8·(m·n + n² + m²) per block linear. */
+    public static long bytesNeeded(LlamaConfig config) {
+        return bytesNeeded(config, 0, config.nLayers());
+    }
+
+    /** Bytes of the accumulators for layers [fromLayer, toLayer). */
+    public static long bytesNeeded(LlamaConfig config, int fromLayer, int toLayer) {
+        checkRange(config, fromLayer, toLayer);
+        long perLayer = 0;
+        for (LinearKind k : LinearKind.values()) {
+            long m = k.rows(config);
+            long n = k.cols(config);
+            perLayer += 8 * (m * n + n * n + m * m);
+        }
+        return perLayer * (toLayer - fromLayer);
+    }
+
+    /**
+     * Bytes of one sequence's {@link LinearGradients} (float64, every block linear of every layer),
+     * which live alongside the accumulators while a sequence is added.
+     */
+    public static long gradientBytes(LlamaConfig config) {
+        long perLayer = 0;
+        for (LinearKind k : LinearKind.values()) {
+            perLayer += 8 * k.rows(config) * k.cols(config);
+        }
+        return perLayer * config.nLayers();
+    }
+
+    /** Back-propagates every sequence through {@code model} and accumulates its gradients, all layers. */
     public static FisherStatistics collect(LlamaModel model, Backend backend, Precision precision,
             List<int[]> sequences, double damping, IntConsumer progress) {
+        return collect(model, backend, precision, sequences, damping, progress, 0, model.config().nLayers());
+    }
+
+    /** As {@link #collect(LlamaModel, Backend, Precision, List, double, IntConsumer)}, for layers [fromLayer, toLayer). */
+    public static FisherStatistics collect(LlamaModel model, Backend backend, Precision precision,
+            List<int[]> sequences, double damping, IntConsumer progress, int fromLayer, int toLayer) {
         if (sequences.isEmpty()) {
             throw new IllegalArgumentException("Fisher statistics need at least one calibration sequence");
         }
-        FisherStatistics f = new FisherStatistics(model.config(), damping);
+        FisherStatistics f = new FisherStatistics(model.config(), damping, fromLayer, toLayer);
         Backward backward = new Backward(model, backend, precision);
         for (int i = 0; i < sequences.size(); i++) {
             f.add(backward.compute(sequences.get(i)));
@@ -62,12 +118,12 @@ public final class FisherStatistics {
         return f;
     }
 
-    /** Adds one sequence's gradients. */
+    /** Adds one sequence's gradients (of the layers this object collects). */
     public void add(LinearGradients g) {
         if (!g.config().equals(c)) {
             throw new IllegalArgumentException("gradients of a model shaped " + g.config() + ", expected " + c);
         }
-        for (int l = 0; l < c.nLayers(); l++) {
+        for (int l = fromLayer; l < toLayer; l++) {
             for (LinearKind k : LinearKind.values()) {
                 int m = (int) k.rows(c);
                 int n = (int) k.cols(c);
@@ -76,32 +132,12 @@ public final class FisherStatistics {
                 for (int i = 0; i < grad.length; i++) {
                     sg[i] += grad[i];
                 }
-                addGram(sumInput[l][k.ordinal()], grad, m, n, true);
-                addGram(sumOutput[l][k.ordinal()], grad, m, n, false);
+                // F_I += GᵀG; F_O += G Gᵀ = (Gᵀ)ᵀ(Gᵀ), the same column Gram on the transpose.
+                MatrixProducts.addColumnGram(sumInput[l][k.ordinal()], grad, m, n);
+                MatrixProducts.addColumnGram(sumOutput[l][k.ordinal()], MatrixProducts.transpose(grad, m, n), n, m);
             }
         }
         sequences++;
-    }
-
-    /**
-     * acc += GᵀG [n x n] (columns, {@code ofColumns}) or G Gᵀ [m x m] (rows). The upper triangle is
-     * summed and mirrored, so the result is exactly symmetric.
-     */
-    private static void addGram(double[] acc, double[] g, int m, int n, boolean ofColumns) {
-        int size = ofColumns ? n : m;
-        int len = ofColumns ? m : n;
-        for (int a = 0; a < size; a++) {
-            for (int b = a; b < size; b++) {
-                double s = 0;
-                for (int r = 0; r < len; r++) {
-                    s += ofColumns ? g[r * n + a] * g[r * n + b] : g[a * n + r] * g[b * n + r];
-                }
-                acc[a * size + b] += s;
-                if (b != a) {
-                    acc[b * size + a] += s;
-                }
-            }
-        }
     }
 
     public int sequences() {
@@ -112,19 +148,37 @@ public final class FisherStatistics {
         return damping;
     }
 
+    /** First layer collected. */
+    public int fromLayer() {
+        return fromLayer;
+    }
+
+    /** One past the last layer collected. */
+    public int toLayer() {
+        return toLayer;
+    }
+
     /** Ḡ [m x n] row-major. */
     public double[] meanGradient(int layer, LinearKind kind) {
-        return mean(sumGrad[layer][kind.ordinal()]);
+        return mean(collected(sumGrad, layer, kind));
     }
 
     /** F_I [n x n] row-major, damped. */
     public double[] inputFactor(int layer, LinearKind kind) {
-        return damped(mean(sumInput[layer][kind.ordinal()]), (int) kind.cols(c));
+        return damped(mean(collected(sumInput, layer, kind)), (int) kind.cols(c));
     }
 
     /** F_O [m x m] row-major, damped. */
     public double[] outputFactor(int layer, LinearKind kind) {
-        return damped(mean(sumOutput[layer][kind.ordinal()]), (int) kind.rows(c));
+        return damped(mean(collected(sumOutput, layer, kind)), (int) kind.rows(c));
+    }
+
+    private double[] collected(double[][][] sums, int layer, LinearKind kind) {
+        if (layer < fromLayer || layer >= toLayer) {
+            throw new IllegalArgumentException("Fisher statistics of layer " + layer + " were not collected (layers ["
+                    + fromLayer + ", " + toLayer + "))");
+        }
+        return sums[layer][kind.ordinal()];
     }
 
     private double[] mean(double[] sum) {

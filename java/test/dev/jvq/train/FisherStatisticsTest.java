@@ -134,6 +134,44 @@ class FisherStatisticsTest {
     }
 
     @Test
+    void aLayerRangeCollectsTheSameStatisticsForItsLayersOnly() {
+        Llama2cTokenizer tok = Llama2cTokenizer.load(Fixtures.tokenizer());
+        List<int[]> seqs = CalibrationSet.bosWindows(Fixtures.tinyStories(), tok, 2, 24).sequences();
+        try (LlamaModel m = Llama2cCheckpoint.load(Fixtures.model()); CpuBackend be = new CpuBackend()) {
+            int layers = m.config().nLayers();
+            FisherStatistics all = new FisherStatistics(m.config(), 0.01);
+            FisherStatistics some = new FisherStatistics(m.config(), 0.01, 1, layers);
+            Backward backward = new Backward(m, be, Precision.F32);
+            for (int[] s : seqs) {
+                LinearGradients g = backward.compute(s);
+                all.add(g);
+                some.add(g);
+            }
+            for (int l = 1; l < layers; l++) {
+                for (LinearKind k : LinearKind.values()) {
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(all.meanGradient(l, k), some.meanGradient(l, k));
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(all.inputFactor(l, k), some.inputFactor(l, k));
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(all.outputFactor(l, k), some.outputFactor(l, k));
+                }
+            }
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> some.inputFactor(0, LinearKind.Q));
+            assertTrue(e.getMessage().contains("layer 0 were not collected"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> new FisherStatistics(m.config(), 0.01, 2, 2));
+            assertThrows(IllegalArgumentException.class, () -> new FisherStatistics(m.config(), 0.01, 0, layers + 1));
+            // The estimate is what the accumulators hold: Ḡ, F_I and F_O in float64 per linear per layer.
+            long want = 0;
+            for (LinearKind k : LinearKind.values()) {
+                long rows = k.rows(m.config());
+                long cols = k.cols(m.config());
+                want += 8 * (rows * cols + cols * cols + rows * rows);
+            }
+            assertEquals(want * layers, FisherStatistics.bytesNeeded(m.config()));
+            assertEquals(want * (layers - 1), FisherStatistics.bytesNeeded(m.config(), 1, layers));
+        }
+    }
+
+    @Test
     void rejectsBadDampingAndEmptyCalibration() {
         try (LlamaModel m = Llama2cCheckpoint.load(Fixtures.model()); CpuBackend be = new CpuBackend()) {
             assertThrows(IllegalArgumentException.class, () -> new FisherStatistics(m.config(), -1));
