@@ -143,7 +143,7 @@ public final class QuantizeCommand implements Callable<Integer> {
                     subvectors != null ? subvectors : p.subspaces(), lambda != null ? lambda : p.lambda(),
                     edsgIters != null ? edsgIters : p.edsgIters(), iters != null ? iters : p.kmeansIters(),
                     stability != null ? stability : p.stability(), p.edsg() && !noEdsg, p.wcsg() && !noWcsg,
-                    allocation != null ? AllocationRule.parse(allocation) : p.allocation(), p.rowScale(),
+                    allocation != null ? AllocationRule.parse(allocation) : p.allocation(), p.sensitivity(), p.rowScale(),
                     p.rescaleNaturalGradient(), p.damping(), seed != null ? seed : p.seed()));
         }
         if (overrides || rsavqOverrides(this)) {

@@ -55,7 +55,8 @@ public final class QuantizeJob {
             double damping, Consumer<String> log) {
         long t0 = System.nanoTime();
         int n = calib.count();
-        log.accept(String.format(Locale.ROOT, "fisher: %d sequences, %d tokens, back-propagation", n, calib.tokens()));
+        log.accept(String.format(Locale.ROOT, "fisher: %d sequences, %d tokens, back-propagation; the statistics take"
+                + " %.1f MiB", n, calib.tokens(), FisherStatistics.bytesNeeded(model.config()) / 1048576.0));
         return FisherStatistics.collect(model, backend, Precision.F32, calib.sequences(), damping, done -> {
             double s = (System.nanoTime() - t0) / 1e9;
             if (done == n || done % Math.max(1, n / 10) == 0) {

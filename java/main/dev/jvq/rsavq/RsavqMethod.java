@@ -7,11 +7,11 @@ import java.util.Locale;
  * How an RSAVQ method is spelled on the command line: {@code rsavq-B} (B = 1..8 target bits, the
  * paper's presets being 2, 3 and 4), optionally followed by overrides
  * {@code :groups=G,v=V,sub=S,lambda=L,iters=T,kmeans=I,stability=N,allocation=paper|waterfill,
- * edsg=on|off,wcsg=on|off,scale=row|none,rescale=on|off,damping=D,seed=N}.
+ * sensitivity=paper|fisher,edsg=on|off,wcsg=on|off,scale=row|none,rescale=on|off,damping=D,seed=N}.
  */
 public final class RsavqMethod {
     public static final String KEYS = "groups=G,v=V,sub=S,lambda=L,iters=T,kmeans=I,stability=N,"
-            + "allocation=paper|waterfill,edsg=on|off,wcsg=on|off,scale=row|none,rescale=on|off,damping=D,seed=N";
+            + "allocation=paper|waterfill,sensitivity=paper|fisher,edsg=on|off,wcsg=on|off,scale=row|none,rescale=on|off,damping=D,seed=N";
 
     private RsavqMethod() {}
 
@@ -41,6 +41,7 @@ public final class RsavqMethod {
         int kmeans = d.kmeansIters();
         int stability = d.stability();
         AllocationRule allocation = d.allocation();
+        Sensitivity sensitivity = d.sensitivity();
         boolean edsg = d.edsg();
         boolean wcsg = d.wcsg();
         boolean scale = d.rowScale();
@@ -63,6 +64,7 @@ public final class RsavqMethod {
                 case "kmeans" -> kmeans = integer(text, key, val);
                 case "stability" -> stability = integer(text, key, val);
                 case "allocation" -> allocation = AllocationRule.parse(val);
+                case "sensitivity" -> sensitivity = Sensitivity.parse(val);
                 case "edsg" -> edsg = onOff(text, key, val);
                 case "wcsg" -> wcsg = onOff(text, key, val);
                 case "scale" -> scale = switch (val) {
@@ -80,7 +82,7 @@ public final class RsavqMethod {
         }
         try {
             return new RsavqParams(bits, groups, v, sub, lambda, iters, kmeans, stability, edsg, wcsg, allocation,
-                    scale, rescale, damping, seed);
+                    sensitivity, scale, rescale, damping, seed);
         } catch (JvqException e) {
             throw new JvqException("method '" + text + "': " + e.getMessage());
         }
@@ -99,6 +101,7 @@ public final class RsavqMethod {
         a.add(p.kmeansIters() != d.kmeansIters(), "kmeans=" + p.kmeansIters());
         a.add(p.stability() != d.stability(), "stability=" + p.stability());
         a.add(p.allocation() != d.allocation(), "allocation=" + p.allocation().id());
+        a.add(p.sensitivity() != d.sensitivity(), "sensitivity=" + p.sensitivity().id());
         a.add(p.edsg() != d.edsg(), "edsg=" + (p.edsg() ? "on" : "off"));
         a.add(p.wcsg() != d.wcsg(), "wcsg=" + (p.wcsg() ? "on" : "off"));
         a.add(p.rowScale() != d.rowScale(), "scale=" + (p.rowScale() ? "row" : "none"));

@@ -18,6 +18,7 @@ import dev.jvq.quant.BitPacker;
  * @param edsg EDSG on (Fisher-weighted updates towards W − λÑ); off: plain k-means codebooks
  * @param wcsg WCSG on (sensitivity order and per-group bits); off: identity order, every group at B
  * @param allocation the per-channel bit rule of WCSG
+ * @param sensitivity the channel sensitivity WCSG ranks and allocates by
  * @param rowScale store an fp16 RMS scale per output row and quantise W/s (R: none in the paper's
  *     text; it lets one codebook serve rows and layers of different magnitude)
  * @param rescaleNaturalGradient scale Ñ per layer so its RMS equals that of W (R)
@@ -25,7 +26,7 @@ import dev.jvq.quant.BitPacker;
  * @param seed seed of every random draw
  */
 public record RsavqParams(int bits, int groups, int vectorLength, int subspaces, double lambda, int edsgIters,
-        int kmeansIters, int stability, boolean edsg, boolean wcsg, AllocationRule allocation, boolean rowScale,
+        int kmeansIters, int stability, boolean edsg, boolean wcsg, AllocationRule allocation, Sensitivity sensitivity, boolean rowScale,
         boolean rescaleNaturalGradient, double damping, long seed) {
 
     public static final int PAPER_GROUPS = 4;
@@ -64,15 +65,15 @@ public record RsavqParams(int bits, int groups, int vectorLength, int subspaces,
         if (!(damping >= 0) || Double.isInfinite(damping)) {
             throw new JvqException("RSAVQ Fisher damping must be a finite number ≥ 0, got " + damping);
         }
-        if (allocation == null) {
-            throw new JvqException("RSAVQ needs a bit allocation rule");
+        if (allocation == null || sensitivity == null) {
+            throw new JvqException("RSAVQ needs a bit allocation rule and a channel sensitivity");
         }
     }
 
     /** The preset {@code rsavq-B}: the paper's method at B bits per weight. */
     public static RsavqParams preset(int bits) {
         return new RsavqParams(bits, PAPER_GROUPS, PAPER_VECTOR_LENGTH, PAPER_SUBSPACES, PAPER_LAMBDA,
-                DEFAULT_EDSG_ITERS, DEFAULT_KMEANS_ITERS, DEFAULT_STABILITY, true, true, AllocationRule.PAPER, true,
+                DEFAULT_EDSG_ITERS, DEFAULT_KMEANS_ITERS, DEFAULT_STABILITY, true, true, AllocationRule.PAPER, Sensitivity.PAPER, true,
                 true, 1e-2, 0);
     }
 

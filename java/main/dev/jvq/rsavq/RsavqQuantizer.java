@@ -187,7 +187,7 @@ public final class RsavqQuantizer {
             }
         }
         BitPlan plan = p.wcsg()
-                ? BitAllocation.plan(ChannelSensitivity.of(f.meanGradient(), f.outputFactor(), f.inputFactor(), m, n),
+                ? BitAllocation.plan(p.sensitivity().of(w, f.meanGradient(), f.outputFactor(), f.inputFactor(), m, n),
                         p.bits(), groups, p.allocation(), RsavqParams.MIN_GROUP_BITS, p.maxGroupBits())
                 : BitAllocation.uniform(n, p.bits(), groups);
         return new Prepared(in, m, n, w, scale, scale16, ng, rowWeight, colWeight, plan);

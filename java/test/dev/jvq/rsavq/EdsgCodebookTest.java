@@ -79,7 +79,7 @@ class EdsgCodebookTest {
         int k = 16;
         SubVectorSet set = randomSet(997, len, 5);
         for (boolean edsg : new boolean[] {false, true}) {
-            RsavqParams p = new RsavqParams(2, 4, 6, 2, 0.05, 3, 4, 200, edsg, false, AllocationRule.PAPER, true, true,
+            RsavqParams p = new RsavqParams(2, 4, 6, 2, 0.05, 3, 4, 200, edsg, false, AllocationRule.PAPER, Sensitivity.PAPER, true, true,
                     1e-2, 0);
             EdsgCodebook.Result res = EdsgCodebook.train(set, k, p, new SplittableRandom(1), cpu);
             float[] c = res.codewords();

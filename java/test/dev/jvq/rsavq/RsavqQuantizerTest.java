@@ -79,7 +79,7 @@ class RsavqQuantizerTest {
     }
 
     static RsavqParams params(int bits, boolean edsg, boolean wcsg, double lambda) {
-        return new RsavqParams(bits, 4, 6, 2, lambda, 4, 6, 200, edsg, wcsg, AllocationRule.PAPER, true, true, 1e-2, 3);
+        return new RsavqParams(bits, 4, 6, 2, lambda, 4, 6, 200, edsg, wcsg, AllocationRule.PAPER, Sensitivity.PAPER, true, true, 1e-2, 3);
     }
 
     static double relativeError(float[] w, float[] what) {
