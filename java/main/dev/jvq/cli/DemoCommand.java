@@ -42,15 +42,19 @@ import picocli.CommandLine.Option;
  * file, and print the paper's Table 1 with a PPL-versus-bits Pareto plot.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Quantise a model with FP (none), RTN and HAS-VQ, evaluate each .jvq, and print the paper's"
-                + " Table 1 (also written as Markdown) with a PPL-versus-BPP Pareto plot (PNG).",
+        description = {"Quantise a model with FP (none), RTN, HAS-VQ and RSAVQ, evaluate each .jvq, and print the"
+                + " paper's Table 1 (also written as Markdown) with a PPL-versus-BPP Pareto plot (PNG).",
             "Without --model it uses the fixture model stories260K in ../shared/fixtures with the fixture protocol:"
                     + " calibration on BOS windows 0..63 (256 tokens) of tinystories_val_head.txt, evaluation with"
                     + " --bos --seq-len 256 on the windows after them."})
 public final class DemoCommand implements Callable<Integer> {
-    /** The default line-up: the paper's rows plus the point that suits a 64-wide model (ALGORITHMS.md 7). */
+    /**
+     * The default line-up: the paper's rows plus the point that suits a 64-wide model (ALGORITHMS.md 7),
+     * the RSAVQ presets and the RSAVQ variant measured best on the fixture (bench/RESULTS.md).
+     */
     static final List<String> DEFAULT_METHODS = List.of("fp", "rtn4-row", "rtn4-g32", "rtn3-g32",
-            "hasvq-mid@model", "hasvq-high@model", "hasvq-mid:b=2,k=256,rho=0@model");
+            "hasvq-mid@model", "hasvq-high@model", "hasvq-mid:b=2,k=256,rho=0@model", "rsavq-2@model", "rsavq-3@model",
+            "rsavq-4@model", "rsavq-3:allocation=waterfill,sensitivity=fisher@model");
 
     @Option(names = "--model", paramLabel = "FILE", description = "Model checkpoint (default: the fixture model).")
     Path model;
