@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Random;
 
 /** Test helper: RSAVQ layers with random codes, codebooks, permutation and row scales. */
-final class RsavqLayers {
+public final class RsavqLayers {
     private RsavqLayers() {}
 
     /**
@@ -15,7 +15,7 @@ final class RsavqLayers {
      * {@code bits[g]}-bit codes; each group's k is 2^bits, or fewer (not a power of two) above 10 bits.
      * A group named in {@code sharedName} (non-null) uses a shared codebook of that name.
      */
-    static RsavqLinear random(Random rnd, Arena arena, String name, int rows, int cols, int subLength, int subspaces,
+    public static RsavqLinear random(Random rnd, Arena arena, String name, int rows, int cols, int subLength, int subspaces,
             int[] groupCols, int[] bits, boolean scales, String sharedName) {
         MemorySegment perm = arena.allocate(4L * cols, 4);
         int[] p = new int[cols];
@@ -62,7 +62,7 @@ final class RsavqLayers {
     }
 
     /** Column counts of n groups of different sizes that add up to cols. */
-    static int[] split(int cols, int n) {
+    public static int[] split(int cols, int n) {
         int[] c = new int[n];
         int left = cols;
         for (int g = 0; g < n - 1; g++) {
