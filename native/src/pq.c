@@ -86,6 +86,67 @@ static inline __attribute__((always_inline)) void pq_group_range(const pq_layer*
     const float* nan_word = cb + (int64_t)S * k * L;
     const int64_t c0 = P->col_start[g], c1 = P->col_start[g + 1];
     int64_t j = c0;
+#ifdef JVQ_AVX2
+    if (L == 4 || L == 2) {
+        /* Several sub-vectors' partial sums side by side in one 256-bit register (2 of L = 4, 4 of
+         * L = 2), four columns at a time: per lane the same fused multiply-adds in the same column
+         * order as the scalar loops, so the result does not depend on where a thread's range starts. */
+        const int64_t per = 8 / L; /* sub-vectors per register */
+        for (; j + 4 <= c1; j += 4) {
+            __m256 xv[4];
+            for (int c = 0; c < 4; c++) xv[c] = _mm256_set1_ps(xp[j + c]);
+            const int64_t b0 = (j - c0) * T;
+            int64_t t = t0;
+            int64_t table = t0 % S; /* subspace of sub-vector t, stepped instead of divided */
+            for (; t + per <= t1; t += per) {
+                const float* tb[4];
+                for (int64_t u = 0; u < per; u++) {
+                    tb[u] = cb + table * k * L;
+                    if (++table == S) table = 0;
+                }
+                __m256 a = _mm256_loadu_ps(acc + (t - t0) * L);
+                for (int c = 0; c < 4; c++) {
+                    const int64_t base = b0 + c * T;
+                    const float* w[4];
+                    if (per * bits <= 57) { /* all `per` codes in one 64-bit read (shift <= 7) */
+                        uint64_t bitpos = (uint64_t)(base + t) * (uint64_t)bits, word;
+                        memcpy(&word, codes + (bitpos >> 3), sizeof word);
+                        word >>= bitpos & 7u;
+                        const uint64_t mask = (1ull << bits) - 1ull;
+                        for (int64_t u = 0; u < per; u++) {
+                            uint64_t q = (word >> (u * bits)) & mask;
+                            w[u] = (int64_t)q < k ? tb[u] + (int64_t)q * L : nan_word;
+                        }
+                    } else {
+                        for (int64_t u = 0; u < per; u++) {
+                            uint32_t q = jvq_read_code(codes, base + t + u, bits);
+                            w[u] = (int64_t)q < k ? tb[u] + (int64_t)q * L : nan_word;
+                        }
+                    }
+                    __m256 wv;
+                    if (L == 4) {
+                        wv = _mm256_set_m128(_mm_loadu_ps(w[1]), _mm_loadu_ps(w[0]));
+                    } else {
+                        __m128 lo = _mm_loadh_pi(_mm_loadl_pi(_mm_setzero_ps(), (const __m64*)w[0]), (const __m64*)w[1]);
+                        __m128 hi = _mm_loadh_pi(_mm_loadl_pi(_mm_setzero_ps(), (const __m64*)w[2]), (const __m64*)w[3]);
+                        wv = _mm256_set_m128(hi, lo);
+                    }
+                    a = _mm256_fmadd_ps(xv[c], wv, a);
+                }
+                _mm256_storeu_ps(acc + (t - t0) * L, a);
+            }
+            for (; t < t1; t++) { /* the range's last sub-vectors */
+                float* a = acc + (t - t0) * L;
+                const int64_t table = (t % S) * k;
+                for (int c = 0; c < 4; c++) {
+                    uint32_t q = jvq_read_code(codes, b0 + c * T + t, bits);
+                    const float* w = (int64_t)q < k ? cb + (table + (int64_t)q) * L : nan_word;
+                    for (int d = 0; d < L; d++) a[d] = fmaf(xp[j + c], w[d], a[d]);
+                }
+            }
+        }
+    }
+#endif
     for (; j + 4 <= c1; j += 4) {
         const float x0 = xp[j], x1 = xp[j + 1], x2 = xp[j + 2], x3 = xp[j + 3];
         const int64_t b0 = (j - c0) * T;
