@@ -103,6 +103,21 @@ int32_t jvq_rtn_gemv(const uint8_t* codes, int32_t bits, int64_t group, int32_t 
  * as RtnLinear.dequantizeRows (f32 product, then sum; no fused multiply-add). Returns 0 or -1. */
 int32_t jvq_rtn_dequant_rows(const uint8_t* codes, int32_t bits, int64_t group, int32_t symmetric, const uint16_t* scales, const uint16_t* zeros, float* dst, int64_t row0, int64_t nrows, int64_t cols);
 
+/* Fused PQ-dequant GEMV (RSAVQ layout, dev.jvq.quant.RsavqLinear / PqGroup): y = diag(s) W x with
+ *   W[r, perm[j]] = s_r * CB_g[(t mod subspaces) * k_g + code_g(j, t)][r - t * sub_len],  t = r / sub_len,
+ * for stored column j in group g (col_start[g] <= j < col_start[g+1]; col_start has groups + 1
+ * entries, 0 .. cols ascending). Group g: codes[g] holds (col_start[g+1] - col_start[g]) * T codes,
+ * T = ceil(rows / sub_len), code (j - col_start[g]) * T + t, code_bits[g] (1..24) bits each, packed
+ * LSB-first (padded with >= 8 zero bytes); codebooks[g] is subspaces * cb_k[g] codewords of sub_len f16
+ * values (table s = codewords [s * k, (s+1) * k)); a code >= k reads NaN. perm: cols int32, a permutation
+ * of 0..cols-1; row_scale: rows f16 or NULL (= 1). x is in original column order. Returns 0, or -1
+ * for bad arguments. */
+int32_t jvq_pq_gemv(int32_t groups, const int32_t* col_start, const int32_t* code_bits, const int32_t* cb_k, const uint8_t* const* codes, const uint16_t* const* codebooks, int32_t sub_len, int32_t subspaces, const int32_t* perm, const uint16_t* row_scale, const float* x, float* y, int64_t rows, int64_t cols);
+/* Dequantises rows [row0, row0 + nrows) of the same layout (rows x cols in all: rows fixes T) into dst
+ * (nrows x cols f32, original column order), bit for bit as RsavqLinear.dequantizeInJava (codeword value,
+ * then times s_r in f32). Returns 0, or -1 for bad arguments. */
+int32_t jvq_pq_dequant_rows(int32_t groups, const int32_t* col_start, const int32_t* code_bits, const int32_t* cb_k, const uint8_t* const* codes, const uint16_t* const* codebooks, int32_t sub_len, int32_t subspaces, const int32_t* perm, const uint16_t* row_scale, float* dst, int64_t row0, int64_t nrows, int64_t rows, int64_t cols);
+
 #ifdef __cplusplus
 }
 #endif

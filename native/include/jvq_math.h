@@ -185,4 +185,20 @@ static inline JVQ_HD float jvq_vq_element_f16(const uint8_t* codes, int32_t bits
     return jvq_f16_to_float(cb[(int64_t)jvq_read_code(codes, vec, bits) * b + lane]);
 }
 
+/* PQ (RSAVQ) element arithmetic: code t of stored column j in a group whose first column is
+ * col_start is stream entry (j - col_start) * T + t; its codeword sits in subspace table t mod
+ * subspaces. The codeword's first value in a k-entry-per-table f16 codebook of sub_len-long words,
+ * with codes >= k mapped to -1 (the caller reads NaN). */
+static inline JVQ_HD int64_t jvq_pq_word(const uint8_t* codes, int32_t bits, int64_t k, int32_t sub_len,
+                                         int32_t subspaces, int64_t local_col, int64_t T, int64_t t) {
+    uint32_t code = jvq_read_code(codes, local_col * T + t, bits);
+    if ((int64_t)code >= k) return -1;
+    return ((t % subspaces) * k + (int64_t)code) * sub_len;
+}
+
+/* Value d of that codeword, from the f16 codebook (NaN for an out-of-range code). */
+static inline JVQ_HD float jvq_pq_value_f16(const uint16_t* cb, int64_t word, int32_t d) {
+    return word < 0 ? jvq_bits_float(0x7fc00000u) : jvq_f16_to_float(cb[word + d]);
+}
+
 #endif /* JVQ_MATH_H */

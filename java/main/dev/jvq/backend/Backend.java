@@ -86,6 +86,12 @@ public interface Backend extends AutoCloseable {
     void rtnDequantRows(MemorySegment codes, int bits, long group, boolean symmetric, MemorySegment scales,
             MemorySegment zeros, MemorySegment dst, long row0, long nrows, long cols);
 
+    /** Fused PQ-dequant GEMV y = W x of an RSAVQ layer (x in original column order); see jvq.h, jvq_pq_gemv. */
+    void pqGemv(PqLayout layout, MemorySegment x, MemorySegment y);
+
+    /** Dequantises rows [row0, row0+nrows) of an RSAVQ layer into dst (f32, original column order). */
+    void pqDequantRows(PqLayout layout, MemorySegment dst, long row0, long nrows);
+
     @Override
     void close();
 }

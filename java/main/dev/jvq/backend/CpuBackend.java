@@ -241,6 +241,30 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void pqGemv(PqLayout layout, MemorySegment x, MemorySegment y) {
+        layout.checkAlive();
+        in(x, "x", mul(layout.cols, F32));
+        out(y, "y", mul(layout.rows, F32));
+        check(jvq_pq_gemv(layout.groups(), layout.nativeColStart, layout.nativeCodeBits, layout.nativeCbK,
+                layout.nativeCodes, layout.nativeCodebooks, layout.subLength, layout.subspaces, layout.permutation,
+                layout.rowScale, x, y, layout.rows, layout.cols), "pqGemv");
+    }
+
+    @Override
+    public void pqDequantRows(PqLayout layout, MemorySegment dst, long row0, long nrows) {
+        dims("row0", row0, "nrows", nrows);
+        if (row0 > layout.rows - nrows) {
+            throw new IllegalArgumentException("pqDequantRows: rows [" + row0 + ", " + (row0 + nrows)
+                    + ") outside the layer's " + layout.rows);
+        }
+        layout.checkAlive();
+        out(dst, "dst", mul(nrows, layout.cols, F32));
+        check(jvq_pq_dequant_rows(layout.groups(), layout.nativeColStart, layout.nativeCodeBits, layout.nativeCbK,
+                layout.nativeCodes, layout.nativeCodebooks, layout.subLength, layout.subspaces, layout.permutation,
+                layout.rowScale, dst, row0, nrows, layout.rows, layout.cols), "pqDequantRows");
+    }
+
+    @Override
     public void rtnGemv(MemorySegment codes, int bits, long group, boolean symmetric, MemorySegment scales,
             MemorySegment zeros, MemorySegment x, MemorySegment y, long rows, long cols) {
         rtnLayout(codes, bits, group, symmetric, scales, zeros, rows, cols);

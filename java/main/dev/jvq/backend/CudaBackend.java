@@ -575,6 +575,73 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /**
+     * RSAVQ GEMV: one launch of jvq_pq_gemv_group per group (cuda/pq.cu), the groups' partial sums
+     * carried between launches in a device buffer in group order, the last launch writing y.
+     */
+    @Override
+    public void pqGemv(PqLayout layout, MemorySegment x, MemorySegment y) {
+        layout.checkAlive();
+        in(x, "x", mul(layout.cols, 4));
+        out(y, "y", mul(layout.rows, 4));
+        if (layout.rows == 0) {
+            return;
+        }
+        long t = layout.subVectors();
+        int l = layout.subLength;
+        long partBytes = 8L * 32 * l * 4; // PQ_WARPS warps x 32 sub-vectors x L partial sums
+        int maxSmem = kernels.get("jvq_pq_gemv_group").maxDynamicSmem();
+        if (partBytes > maxSmem) {
+            throw new IllegalArgumentException("pqGemv: sub-vector length " + l + " needs " + partBytes
+                    + " bytes of shared memory, the GPU allows " + maxSmem);
+        }
+        try (CudaMemory.Call c = begin()) {
+            CUdeviceptr dperm = c.weight(layout.permutation), ds = c.weight(layout.rowScale);
+            CUdeviceptr dx = c.in(x, layout.cols * 4), dy = c.out(y, layout.rows * 4);
+            CUdeviceptr acc = c.temp(mul(t, l, 4));
+            int groups = layout.groups();
+            for (int g = 0; g < groups; g++) {
+                long cbBytes = mul(layout.cbK[g], layout.subspaces, l * 2L);
+                int inSmem = partBytes + cbBytes <= maxSmem ? 1 : 0;
+                long smem = partBytes + (inSmem == 1 ? cbBytes : 0);
+                CUdeviceptr dcodes = c.weight(layout.codes[g]), dcb = c.weight(layout.codebooks[g]);
+                long words = ceilDiv(layout.codes[g].byteSize(), 4);
+                kernels.launch("jvq_pq_gemv_group", ceilDiv(t, 32), 1, 256, smem, dcodes, words, layout.codeBits[g], dcb,
+                        (long) layout.cbK[g], l, layout.subspaces, dperm, (long) layout.colStart[g],
+                        (long) layout.colStart[g + 1], t, dx, acc, g == 0 ? 1 : 0, g == groups - 1 ? 1 : 0, ds, dy,
+                        layout.rows, inSmem);
+            }
+            c.finish();
+        }
+    }
+
+    @Override
+    public void pqDequantRows(PqLayout layout, MemorySegment dst, long row0, long nrows) {
+        dims("row0", row0, "nrows", nrows);
+        if (row0 > layout.rows - nrows) {
+            throw new IllegalArgumentException("pqDequantRows: rows [" + row0 + ", " + (row0 + nrows)
+                    + ") outside the layer's " + layout.rows);
+        }
+        layout.checkAlive();
+        long bytes = mul(nrows, layout.cols, 4);
+        out(dst, "dst", bytes);
+        if (bytes == 0) {
+            return;
+        }
+        try (CudaMemory.Call c = begin()) {
+            CUdeviceptr dperm = c.weight(layout.permutation), ds = c.weight(layout.rowScale);
+            CUdeviceptr ddst = c.out(dst, bytes);
+            for (int g = 0; g < layout.groups(); g++) {
+                CUdeviceptr dcodes = c.weight(layout.codes[g]), dcb = c.weight(layout.codebooks[g]);
+                long work = nrows * (layout.colStart[g + 1] - layout.colStart[g]);
+                kernels.launch("jvq_pq_dequant_rows_group", gridFor(work, 256, 8), 1, 256, 0, dcodes, layout.codeBits[g],
+                        dcb, (long) layout.cbK[g], layout.subLength, layout.subspaces, dperm, (long) layout.colStart[g],
+                        (long) layout.colStart[g + 1], layout.subVectors(), ds, ddst, row0, nrows, layout.cols);
+            }
+            c.finish();
+        }
+    }
+
     /** Persistent blocks of 8 row-warps, as many as fit on the GPU at once, so each stages the codebook once. */
     private long vqGrid(String fn, long rows, long smem) {
         int[] perSm = new int[1];

@@ -37,7 +37,8 @@ final class CudaKernels implements AutoCloseable {
             "attention", List.of("jvq_attention"),
             "calib", List.of("jvq_hessian_diag_accumulate", "jvq_kmeans_assign"),
             "vq", List.of("jvq_sparse_scatter", "jvq_vq_gemv", "jvq_vq_dequant_rows"),
-            "rtn", List.of("jvq_rtn_gemv", "jvq_rtn_dequant_rows"));
+            "rtn", List.of("jvq_rtn_gemv", "jvq_rtn_dequant_rows"),
+            "pq", List.of("jvq_pq_gemv_group", "jvq_pq_dequant_rows_group"));
 
     /** Classpath resource of a module's fatbin. */
     static String resource(String module) {

@@ -1,6 +1,7 @@
 package dev.jvq.backend;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * Argument checks shared by the CPU and GPU backends, so a caller's mistake is the same
@@ -102,5 +103,62 @@ final class SegmentChecks {
         in(codebook, "codebook", mul(k, b, 2));
         optionalIn(rowScale, "rowScale", mul(rows, 2));
         sparse(flatIdx, val, nnz);
+    }
+
+    /**
+     * The checks of an RSAVQ (PQ) layout of rows x cols (jvq.h, jvq_pq_gemv), done once when its
+     * {@link PqLayout} is built: every group's codes and codebook are sized, the columns tiled and the
+     * permutation's entries in range.
+     */
+    static void pqLayout(long rows, long cols, int subLength, int subspaces, MemorySegment permutation, int[] colStart,
+            int[] codeBits, int[] cbK, MemorySegment[] codes, MemorySegment[] codebooks, MemorySegment rowScale) {
+        dims("rows", rows, "cols", cols);
+        if (cols < 1 || cols > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("PQ layout: " + cols + " columns, needs 1.." + Integer.MAX_VALUE);
+        }
+        if (subLength < 1 || subspaces < 1) {
+            throw new IllegalArgumentException("PQ layout: sub-vector length " + subLength + ", subspaces " + subspaces
+                    + " (both must be >= 1)");
+        }
+        int groups = codeBits.length;
+        if (groups < 1 || colStart.length != groups + 1 || cbK.length != groups || codes.length != groups
+                || codebooks.length != groups) {
+            throw new IllegalArgumentException("PQ layout: " + groups + " groups but " + colStart.length
+                    + " column starts, " + cbK.length + " codebook sizes, " + codes.length + " code and "
+                    + codebooks.length + " codebook segments");
+        }
+        if (colStart[0] != 0 || colStart[groups] != cols) {
+            throw new IllegalArgumentException("PQ layout: groups cover columns " + colStart[0] + ".." + colStart[groups]
+                    + ", not 0.." + cols);
+        }
+        long t = Math.ceilDiv(rows, subLength);
+        for (int g = 0; g < groups; g++) {
+            if (colStart[g + 1] <= colStart[g]) {
+                throw new IllegalArgumentException("PQ layout: group " + g + " column starts not ascending ("
+                        + colStart[g] + ", " + colStart[g + 1] + ")");
+            }
+            if (codeBits[g] < 1 || codeBits[g] > 24) {
+                throw new IllegalArgumentException("PQ layout: group " + g + " code width must be 1..24 bits: "
+                        + codeBits[g]);
+            }
+            if (cbK[g] < 1) {
+                throw new IllegalArgumentException("PQ layout: group " + g + " has " + cbK[g] + " codewords per table");
+            }
+            if (mul(cbK[g], subspaces) > (1L << 32) / subLength) {
+                throw new IllegalArgumentException("PQ layout: group " + g + " codebook of " + subspaces + " x "
+                        + cbK[g] + " x " + subLength + " values is too large");
+            }
+            in(codes[g], "group " + g + " codes", codeStreamBytes(mul(colStart[g + 1] - colStart[g], t), codeBits[g]));
+            in(codebooks[g], "group " + g + " codebook", mul(mul(cbK[g], subspaces), subLength, 2));
+        }
+        in(permutation, "permutation", mul(cols, 4));
+        for (long j = 0; j < cols; j++) {
+            int p = permutation.getAtIndex(ValueLayout.JAVA_INT, j);
+            if (p < 0 || p >= cols) {
+                throw new IllegalArgumentException("PQ layout: permutation entry " + j + " is " + p + ", outside 0.."
+                        + (cols - 1));
+            }
+        }
+        optionalIn(rowScale, "rowScale", mul(rows, 2));
     }
 }

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jvq.quant.BitReport;
 import dev.jvq.quant.Codebook;
 import dev.jvq.quant.QuantizedLayer;
-import dev.jvq.quant.VqLinear;
 import dev.jvq.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -38,8 +37,8 @@ public record JvqContents(ObjectNode metadata, TokenizerBlob tokenizer, List<Sto
     public List<Codebook> sharedCodebooks() {
         Map<String, Codebook> m = new LinkedHashMap<>();
         for (QuantizedLayer l : layers) {
-            if (l instanceof VqLinear vq && vq.codebook().shared()) {
-                m.putIfAbsent(vq.codebook().name(), vq.codebook());
+            for (Codebook cb : BitReport.sharedCodebooks(l)) {
+                m.putIfAbsent(cb.name(), cb);
             }
         }
         return new ArrayList<>(m.values());

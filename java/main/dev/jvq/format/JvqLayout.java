@@ -22,6 +22,7 @@ final class JvqLayout {
 
     static final String TYPE_HASVQ = "hasvq";
     static final String TYPE_RTN = "rtn";
+    static final String TYPE_RSAVQ = "rsavq";
 
     private JvqLayout() {}
 

@@ -8,7 +8,9 @@ import dev.jvq.JvqException;
 import dev.jvq.quant.BitPacker;
 import dev.jvq.quant.Codebook;
 import dev.jvq.quant.LittleEndian;
+import dev.jvq.quant.PqGroup;
 import dev.jvq.quant.QuantizedLayer;
+import dev.jvq.quant.RsavqLinear;
 import dev.jvq.quant.RtnLinear;
 import dev.jvq.quant.RtnParams;
 import dev.jvq.quant.VqLinear;
@@ -157,7 +159,7 @@ public final class JvqReader {
         List<QuantizedLayer> layers = new ArrayList<>();
         Set<String> layerNames = new HashSet<>();
         for (JsonNode l : array(header, "layers")) {
-            QuantizedLayer q = layer(l, codebooks);
+            QuantizedLayer q = layer(l, codebooks, arena);
             if (!layerNames.add(q.name())) {
                 throw bad("section 'header': duplicate layer '" + q.name() + "'");
             }
@@ -206,7 +208,7 @@ public final class JvqReader {
         return new JvqContents.StoredTensor(new Tensor(name, dtype, shape, data), role);
     }
 
-    private QuantizedLayer layer(JsonNode l, Map<String, Codebook> codebooks) {
+    private QuantizedLayer layer(JsonNode l, Map<String, Codebook> codebooks, Arena arena) {
         String name = text(l, "name", "layer");
         String ctx = "layer " + name;
         long rows = longIn(l, "rows", ctx, 1, Integer.MAX_VALUE);
@@ -272,7 +274,105 @@ public final class JvqReader {
                 }
                 return new RtnLinear(name, rows, cols, p, codes, scales, zeros);
             }
+            case JvqLayout.TYPE_RSAVQ -> {
+                return rsavq(l, name, ctx, rows, cols, codebooks, arena);
+            }
             default -> throw bad("section 'header': " + ctx + ": unknown layer type '" + type + "'");
+        }
+    }
+
+    /**
+     * An RSAVQ layer: the packed permutation is widened into an int32 segment of the file's arena (the
+     * kernels index x with it, so every entry is checked and the entries must be distinct), each group's
+     * codes and codebook are sized from its width, k and the layer's sub-vector shape, and groups must
+     * tile the columns in order.
+     */
+    private QuantizedLayer rsavq(JsonNode l, String name, String ctx, long rows, long cols,
+            Map<String, Codebook> codebooks, Arena arena) {
+        int subLength = intIn(l, "subLength", ctx, 1, 1 << 16);
+        int subspaces = intIn(l, "subspaces", ctx, 1, 1 << 16);
+        int pbits = cols < 2 ? 1 : BitPacker.bitsFor(cols);
+        if (pbits > BitPacker.MAX_BITS) {
+            throw bad("section 'header': " + ctx + ": " + cols + " columns need " + pbits
+                    + "-bit permutation entries, more than " + BitPacker.MAX_BITS);
+        }
+        int storedBits = intIn(l, "permutationBits", ctx, 1, BitPacker.MAX_BITS);
+        if (storedBits != pbits) {
+            throw bad("section 'header': " + ctx + ": permutationBits " + storedBits + ", expected " + pbits + " for "
+                    + cols + " columns");
+        }
+        String permLabel = ctx + " permutation";
+        MemorySegment packed = section(l.get("permutation"), permLabel, BitPacker.packedBytes(cols, pbits), 0);
+        MemorySegment perm = arena.allocate(cols * 4, 4);
+        boolean[] seen = new boolean[(int) cols];
+        BitPacker.Reader pr = new BitPacker.Reader(packed, pbits, 0);
+        for (long j = 0; j < cols; j++) {
+            int p = pr.next();
+            if (p >= cols || seen[p]) {
+                throw bad("section '" + permLabel + "': entry " + j + " = " + p
+                        + (p >= cols ? " is not a column" : " repeats an earlier entry"));
+            }
+            seen[p] = true;
+            perm.setAtIndex(LittleEndian.I32, j, p);
+        }
+        long t = PqGroup.subVectors(rows, subLength);
+        JsonNode groupsNode = l.get("groups");
+        if (groupsNode == null || !groupsNode.isArray() || groupsNode.isEmpty()) {
+            throw bad("section 'header': " + ctx + ": 'groups' is not a non-empty array");
+        }
+        List<PqGroup> groups = new ArrayList<>();
+        long next = 0;
+        for (int gi = 0; gi < groupsNode.size(); gi++) {
+            JsonNode g = groupsNode.get(gi);
+            String gctx = ctx + " group " + gi;
+            if (!g.isObject()) {
+                throw bad("section 'header': " + gctx + ": not an object");
+            }
+            int colStart = intIn(g, "colStart", gctx, 0, Integer.MAX_VALUE);
+            if (colStart != next) {
+                throw bad("section 'header': " + gctx + ": starts at column " + colStart + ", expected " + next);
+            }
+            int colCount = intIn(g, "colCount", gctx, 1, (int) (cols - next));
+            int bits = intIn(g, "bits", gctx, 1, BitPacker.MAX_BITS);
+            int k = intIn(g, "k", gctx, 2, 1 << bits);
+            long entries = (long) subspaces * k;
+            if (entries > Integer.MAX_VALUE || entries * subLength > Integer.MAX_VALUE / 2) {
+                throw bad("section 'header': " + gctx + ": codebook of " + subspaces + " x " + k + " x " + subLength
+                        + " values is too large");
+            }
+            Codebook cb;
+            JsonNode shared = g.get("codebook");
+            if (shared != null) {
+                cb = shared.isTextual() ? codebooks.get(shared.asText()) : null;
+                if (cb == null) {
+                    throw bad("section 'header': " + gctx + ": unknown shared codebook " + shared);
+                }
+                if (cb.k() != entries || cb.b() != subLength) {
+                    throw bad("section 'header': " + gctx + ": shared codebook '" + cb.name() + "' is " + cb.k() + " x "
+                            + cb.b() + ", group expects " + entries + " x " + subLength);
+                }
+            } else {
+                cb = new Codebook(null, (int) entries, subLength,
+                        section(g.get("codebookSection"), gctx + " codebook", entries * subLength * 2, 0));
+            }
+            long count = (long) colCount * t;
+            String codesLabel = gctx + " codes";
+            MemorySegment codes = section(g.get("codes"), codesLabel, BitPacker.packedBytes(count, bits),
+                    BitPacker.TAIL_BYTES);
+            if (k < (1 << bits)) {
+                checkCodesBelow(codes, bits, count, k, codesLabel);
+            }
+            groups.add(new PqGroup(colStart, colCount, bits, k, cb, codes));
+            next += colCount;
+        }
+        if (next != cols) {
+            throw bad("section 'header': " + ctx + ": groups cover " + next + " of " + cols + " columns");
+        }
+        MemorySegment scales = l.has("rowScales") ? section(l.get("rowScales"), ctx + " row scales", rows * 2, 0) : null;
+        try {
+            return new RsavqLinear(name, rows, cols, subLength, subspaces, perm, groups, scales);
+        } catch (IllegalArgumentException e) {
+            throw bad("section 'header': " + ctx + ": " + e.getMessage());
         }
     }
 

@@ -7,12 +7,15 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jvq.JvqException;
 import dev.jvq.quant.BitPacker;
 import dev.jvq.quant.Codebook;
+import dev.jvq.quant.LittleEndian;
+import dev.jvq.quant.PqGroup;
 import dev.jvq.quant.QuantizedLayer;
 import dev.jvq.quant.RsavqLinear;
 import dev.jvq.quant.RtnLinear;
 import dev.jvq.quant.VqLinear;
 import dev.jvq.tensor.Tensor;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -156,25 +159,13 @@ public final class JvqWriter implements AutoCloseable {
                 o.put("k", cb.k());
                 o.put("bits", vq.bits());
                 o.put("nnz", vq.nnz());
-                if (cb.shared()) {
-                    if (codebookNames.add(cb.name())) {
-                        ObjectNode c = codebooks.addObject();
-                        c.put("name", cb.name());
-                        c.put("k", cb.k());
-                        c.put("b", cb.b());
-                        c.set("section", section(cb.data(), cb.data().byteSize(), 0));
-                    }
-                    o.put("codebook", cb.name());
-                } else {
-                    o.set("codebookSection", section(cb.data(), cb.data().byteSize(), 0));
-                }
+                codebook(o, cb);
                 o.set("codes", section(vq.codes(), vq.codeBytes(), BitPacker.TAIL_BYTES));
                 o.set("rowScales", section(vq.rowScales(), vq.rowScales().byteSize(), 0));
                 o.set("sparseIndex", section(vq.sparseIndex(), vq.sparseIndex().byteSize(), 0));
                 o.set("sparseValues", section(vq.sparseValues(), vq.sparseValues().byteSize(), 0));
             }
-            case RsavqLinear rsavq -> throw new IllegalStateException(rsavq.name()
-                    + ": RSAVQ layers cannot be stored yet");
+            case RsavqLinear rsavq -> rsavq(o, rsavq);
             case RtnLinear rtn -> {
                 o.put("type", JvqLayout.TYPE_RTN);
                 o.put("bits", rtn.params().bits());
@@ -188,6 +179,58 @@ public final class JvqWriter implements AutoCloseable {
             }
         }
         return this;
+    }
+
+    /** A shared codebook by name (its section written the first time it is used), or a private one inline. */
+    private void codebook(ObjectNode o, Codebook cb) {
+        if (cb.shared()) {
+            if (codebookNames.add(cb.name())) {
+                ObjectNode c = codebooks.addObject();
+                c.put("name", cb.name());
+                c.put("k", cb.k());
+                c.put("b", cb.b());
+                c.set("section", section(cb.data(), cb.data().byteSize(), 0));
+            }
+            o.put("codebook", cb.name());
+        } else {
+            o.set("codebookSection", section(cb.data(), cb.data().byteSize(), 0));
+        }
+    }
+
+    /**
+     * An RSAVQ layer: the column permutation packed at ceil(log2 cols) bits an entry (the reader widens
+     * it back to int32), then per group its columns, code width, codewords per table, codes and codebook.
+     */
+    private void rsavq(ObjectNode o, RsavqLinear l) {
+        o.put("type", JvqLayout.TYPE_RSAVQ);
+        o.put("subLength", l.subLength());
+        o.put("subspaces", l.subspaces());
+        int pbits = l.permutationBits();
+        o.put("permutationBits", pbits);
+        int cols = Math.toIntExact(l.cols());
+        try (Arena arena = Arena.ofConfined()) {
+            long bytes = BitPacker.packedBytes(cols, pbits);
+            MemorySegment packed = arena.allocate(bytes + BitPacker.TAIL_BYTES);
+            int[] perm = new int[cols];
+            for (int j = 0; j < cols; j++) {
+                perm[j] = l.permutation().getAtIndex(LittleEndian.I32, j);
+            }
+            BitPacker.pack(perm, pbits, packed);
+            o.set("permutation", section(packed, bytes, 0));
+        }
+        ArrayNode groups = o.putArray("groups");
+        for (PqGroup g : l.groups()) {
+            ObjectNode go = groups.addObject();
+            go.put("colStart", g.colStart());
+            go.put("colCount", g.colCount());
+            go.put("bits", g.bits());
+            go.put("k", g.k());
+            codebook(go, g.codebook());
+            go.set("codes", section(g.codes(), g.codeBytes(l.rows()), BitPacker.TAIL_BYTES));
+        }
+        if (l.rowScales() != null) {
+            o.set("rowScales", section(l.rowScales(), l.rowScales().byteSize(), 0));
+        }
     }
 
     /** Writes the header and preamble, forces everything to disk and renames into place. */

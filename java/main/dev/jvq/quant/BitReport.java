@@ -45,11 +45,20 @@ public record BitReport(List<Layer> layers, LinkedHashMap<String, Long> sharedCo
         LinkedHashMap<String, Long> shared = new LinkedHashMap<>();
         for (QuantizedLayer q : quantized) {
             rows.add(new Layer(q.name(), q.method(), q.rows(), q.cols(), q.bitsByPart()));
-            if (q instanceof VqLinear vq && vq.codebook().shared()) {
-                shared.putIfAbsent(vq.codebook().name(), vq.codebook().bits());
+            for (Codebook cb : sharedCodebooks(q)) {
+                shared.putIfAbsent(cb.name(), cb.bits());
             }
         }
         return new BitReport(List.copyOf(rows), shared, denseLinearParams, headParams, modelParams, fileBytes);
+    }
+
+    /** The shared codebooks a layer uses (counted once per model, not in the layer's own parts). */
+    public static List<Codebook> sharedCodebooks(QuantizedLayer q) {
+        return switch (q) {
+            case VqLinear vq -> vq.codebook().shared() ? List.of(vq.codebook()) : List.of();
+            case RsavqLinear r -> r.groups().stream().map(PqGroup::codebook).filter(Codebook::shared).toList();
+            case RtnLinear rtn -> List.of();
+        };
     }
 
     public long quantizedParams() {

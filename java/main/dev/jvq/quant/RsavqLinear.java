@@ -1,10 +1,13 @@
 package dev.jvq.quant;
 
 import dev.jvq.backend.Backend;
+import dev.jvq.backend.PqLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
 
 /**
  * An RSAVQ layer (docs RSAVQ.md): W [rows x cols] ≈ diag(s) · Ŵ_P, where the stored column j holds the
@@ -118,19 +121,53 @@ public record RsavqLinear(String name, long rows, long cols, int subLength, int 
         throw new IndexOutOfBoundsException("column " + j + " of " + cols);
     }
 
+    /**
+     * The kernel arguments of each live layer (native arrays of group starts, widths and pointers), built
+     * on first use rather than per call. A record cannot hold a lazy field, so they sit here, weakly keyed:
+     * an entry goes when its layer does (the value never refers back to the layer).
+     */
+    private static final Map<RsavqLinear, PqLayout> KERNEL_ARGS = Collections.synchronizedMap(new WeakHashMap<>());
+
+    /** This layer as the arguments of {@link Backend#pqGemv} / {@link Backend#pqDequantRows}. */
+    public PqLayout kernelLayout() {
+        return KERNEL_ARGS.computeIfAbsent(this, RsavqLinear::newKernelLayout);
+    }
+
+    private static PqLayout newKernelLayout(RsavqLinear l) {
+        int n = l.groups.size();
+        int[] colStart = new int[n + 1];
+        int[] bits = new int[n];
+        int[] k = new int[n];
+        MemorySegment[] codes = new MemorySegment[n];
+        MemorySegment[] codebooks = new MemorySegment[n];
+        for (int g = 0; g < n; g++) {
+            PqGroup group = l.groups.get(g);
+            colStart[g] = group.colStart();
+            bits[g] = group.bits();
+            k[g] = group.k();
+            codes[g] = group.codes();
+            codebooks[g] = group.codebook().data();
+        }
+        colStart[n] = Math.toIntExact(l.cols);
+        return new PqLayout(l.rows, l.cols, l.subLength, l.subspaces, l.permutation, colStart, bits, k, codes, codebooks,
+                l.rowScales == null ? MemorySegment.NULL : l.rowScales);
+    }
+
+    /** y = W x with the backend's fused PQ kernel (x in original column order). */
     @Override
     public void gemv(Backend backend, MemorySegment x, MemorySegment y) {
-        RowTiles.gemv(backend, rows, cols, x, y, VqLinear.TILE_ELEMENTS, this::dequantizeRowsInJava);
+        backend.pqGemv(kernelLayout(), x, y);
     }
 
+    /** Dequantises rows [row0, row0+nrows) into dst (nrows x cols f32, original column order). */
+    public void dequantizeRows(Backend backend, MemorySegment dst, long row0, long nrows) {
+        backend.pqDequantRows(kernelLayout(), dst, row0, nrows);
+    }
+
+    /** Y[n x rows] = X Wᵀ one dequantised tile of rows at a time (as VqLinear). */
     @Override
     public void gemm(Backend backend, MemorySegment x, MemorySegment y, long n) {
-        RowTiles.gemm(backend, rows, cols, n, x, y, VqLinear.TILE_ELEMENTS, this::dequantizeRowsInJava);
-    }
-
-    private void dequantizeRowsInJava(Backend backend, MemorySegment dst, long row0, long nrows) {
-        float[] all = dequantizeInJava();
-        MemorySegment.copy(all, (int) (row0 * cols), dst, ValueLayout.JAVA_FLOAT, 0, (int) (nrows * cols));
+        RowTiles.gemm(backend, rows, cols, n, x, y, VqLinear.TILE_ELEMENTS, this::dequantizeRows);
     }
 
     @Override

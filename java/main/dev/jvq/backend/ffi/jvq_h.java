@@ -413,4 +413,34 @@ public final class jvq_h {
             throw unexpected("jvq_rtn_dequant_rows", t);
         }
     }
+
+    // int32_t jvq_pq_gemv(int32_t groups, const int32_t* col_start, const int32_t* code_bits, const int32_t* cb_k, const uint8_t* const* codes, const uint16_t* const* codebooks, int32_t sub_len, int32_t subspaces, const int32_t* perm, const uint16_t* row_scale, const float* x, float* y, int64_t rows, int64_t cols);
+    public static final FunctionDescriptor jvq_pq_gemv$DESC = FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_INT, C_INT, C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_LONG, C_LONG);
+
+    private static final class jvq_pq_gemv$MH {
+        static final MethodHandle HANDLE = downcall("jvq_pq_gemv", jvq_pq_gemv$DESC);
+    }
+
+    public static int jvq_pq_gemv(int groups, MemorySegment col_start, MemorySegment code_bits, MemorySegment cb_k, MemorySegment codes, MemorySegment codebooks, int sub_len, int subspaces, MemorySegment perm, MemorySegment row_scale, MemorySegment x, MemorySegment y, long rows, long cols) {
+        try {
+            return (int) jvq_pq_gemv$MH.HANDLE.invokeExact(groups, col_start, code_bits, cb_k, codes, codebooks, sub_len, subspaces, perm, row_scale, x, y, rows, cols);
+        } catch (Throwable t) {
+            throw unexpected("jvq_pq_gemv", t);
+        }
+    }
+
+    // int32_t jvq_pq_dequant_rows(int32_t groups, const int32_t* col_start, const int32_t* code_bits, const int32_t* cb_k, const uint8_t* const* codes, const uint16_t* const* codebooks, int32_t sub_len, int32_t subspaces, const int32_t* perm, const uint16_t* row_scale, float* dst, int64_t row0, int64_t nrows, int64_t rows, int64_t cols);
+    public static final FunctionDescriptor jvq_pq_dequant_rows$DESC = FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_INT, C_INT, C_POINTER, C_POINTER, C_POINTER, C_LONG, C_LONG, C_LONG, C_LONG);
+
+    private static final class jvq_pq_dequant_rows$MH {
+        static final MethodHandle HANDLE = downcall("jvq_pq_dequant_rows", jvq_pq_dequant_rows$DESC);
+    }
+
+    public static int jvq_pq_dequant_rows(int groups, MemorySegment col_start, MemorySegment code_bits, MemorySegment cb_k, MemorySegment codes, MemorySegment codebooks, int sub_len, int subspaces, MemorySegment perm, MemorySegment row_scale, MemorySegment dst, long row0, long nrows, long rows, long cols) {
+        try {
+            return (int) jvq_pq_dequant_rows$MH.HANDLE.invokeExact(groups, col_start, code_bits, cb_k, codes, codebooks, sub_len, subspaces, perm, row_scale, dst, row0, nrows, rows, cols);
+        } catch (Throwable t) {
+            throw unexpected("jvq_pq_dequant_rows", t);
+        }
+    }
 }
