@@ -110,8 +110,8 @@ public final class EvalCommand implements Callable<Integer> {
                         err.flush();
                     }
                 });
-                EvalMemory mem = new EvalMemory(startRss, ProcessMemory.peakResidentBytes(), EvalMemory.sizeOf(model),
-                        t.kvCacheBytes(), t.activationBytes());
+                EvalMemory mem = EvalMemory.now(startRss, EvalMemory.sizeOf(model), t.kvCacheBytes(),
+                        t.activationBytes());
                 if (json) {
                     ObjectMapper mapper = new ObjectMapper();
                     ObjectNode o = mapper.createObjectNode();

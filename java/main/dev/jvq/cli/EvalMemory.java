@@ -1,8 +1,11 @@
 package dev.jvq.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.jvq.runtime.ProcessMemory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -19,9 +22,19 @@ import java.util.stream.Stream;
  * @param modelFileBytes the size of the model file (all regular files of a model directory)
  * @param kvCacheBytes KV cache the runner allocated
  * @param activationBytes activation buffers the runner allocated
+ * @param jvmHeapCommittedBytes Java heap committed at the end (tokenised text, strings, garbage not yet
+ *     collected): part of the margin, not weights
+ * @param jvmNonHeapCommittedBytes JIT code cache, class metadata and the like, committed at the end
  */
 record EvalMemory(long startRssBytes, long peakRssBytes, long modelFileBytes, long kvCacheBytes,
-        long activationBytes) {
+        long activationBytes, long jvmHeapCommittedBytes, long jvmNonHeapCommittedBytes) {
+
+    /** Measures the resident set and the JVM's pools now; the other figures come from the run. */
+    static EvalMemory now(long startRssBytes, long modelFileBytes, long kvCacheBytes, long activationBytes) {
+        MemoryMXBean jvm = ManagementFactory.getMemoryMXBean();
+        return new EvalMemory(startRssBytes, ProcessMemory.peakResidentBytes(), modelFileBytes, kvCacheBytes,
+                activationBytes, jvm.getHeapMemoryUsage().getCommitted(), jvm.getNonHeapMemoryUsage().getCommitted());
+    }
 
     /** File size plus KV cache plus activations: what an evaluation needs beyond the JVM. */
     long budgetBytes() {
@@ -69,6 +82,8 @@ record EvalMemory(long startRssBytes, long peakRssBytes, long modelFileBytes, lo
         m.put("kv_cache_bytes", kvCacheBytes);
         m.put("activation_bytes", activationBytes);
         m.put("file_kv_activation_bytes", budgetBytes());
+        m.put("jvm_heap_committed_bytes", jvmHeapCommittedBytes);
+        m.put("jvm_non_heap_committed_bytes", jvmNonHeapCommittedBytes);
         if (known()) {
             m.put("margin_bytes", marginBytes());
             m.put("margin_minus_rss_at_start_bytes", marginOverStartBytes());
@@ -81,9 +96,10 @@ record EvalMemory(long startRssBytes, long peakRssBytes, long modelFileBytes, lo
                     + " KV cache %s, activations %s", mib(modelFileBytes), mib(kvCacheBytes), mib(activationBytes));
         }
         return String.format(Locale.ROOT, "memory: peak RSS %s; model file %s + KV cache %s + activations %s = %s;"
-                + " margin %s, of which RSS at start (JVM baseline) %s, leaving %s", mib(peakRssBytes),
-                mib(modelFileBytes), mib(kvCacheBytes), mib(activationBytes), mib(budgetBytes()), mib(marginBytes()),
-                mib(startRssBytes), mib(marginOverStartBytes()));
+                + " margin %s, of which RSS at start (JVM baseline) %s, leaving %s; the JVM has committed %s of"
+                + " Java heap and %s of code and metadata", mib(peakRssBytes), mib(modelFileBytes), mib(kvCacheBytes),
+                mib(activationBytes), mib(budgetBytes()), mib(marginBytes()), mib(startRssBytes),
+                mib(marginOverStartBytes()), mib(jvmHeapCommittedBytes), mib(jvmNonHeapCommittedBytes));
     }
 
     private static String mib(long bytes) {

@@ -44,6 +44,7 @@ class EvalMemoryTest {
                 + m.get("activation_bytes").asLong(), budget);
         assertEquals(peak - budget, m.get("margin_bytes").asLong());
         assertEquals(peak - budget - start, m.get("margin_minus_rss_at_start_bytes").asLong());
+        assertTrue(m.get("jvm_heap_committed_bytes").asLong() > 0 && m.get("jvm_non_heap_committed_bytes").asLong() > 0);
     }
 
     @Test
