@@ -4,15 +4,23 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jvq.JvqException;
 import dev.jvq.backend.Backend;
+import dev.jvq.backend.CpuBackend;
+import dev.jvq.model.LinearKind;
 import dev.jvq.model.LlamaModel;
 import dev.jvq.model.ModelFiles;
 import dev.jvq.model.SyntheticShape;
+import dev.jvq.pipeline.ModelQuantizer;
+import dev.jvq.quant.CodebookScope;
+import dev.jvq.quant.HasVqParams;
+import dev.jvq.quant.QuantMethod;
 import dev.jvq.runtime.Generator;
+import dev.jvq.runtime.DenseLinear;
 import dev.jvq.runtime.Perplexity;
 import dev.jvq.runtime.Sampler;
 import dev.jvq.runtime.Transformer;
 import dev.jvq.tensor.DType;
 import java.io.PrintWriter;
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -114,7 +122,9 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     @Command(name = "generate", mixinStandardHelpOptions = true,
-            description = "Prefill and decode throughput: a random prompt, then greedy decoding of -n tokens.")
+            description = {"Prefill and decode throughput: a random prompt, then greedy decoding of -n tokens.",
+                "With --method M: the dense model is timed, then quantised in place with M (no calibration: h = 1),"
+                        + " then timed again in the same run, and the speedups printed."})
     static final class Generate implements Callable<Integer> {
         @Mixin
         Common common;
@@ -130,8 +140,20 @@ public final class BenchCommand implements Callable<Integer> {
                 description = "Untimed runs before the measured one (default: ${DEFAULT-VALUE}).")
         int warmup;
 
+        @Option(names = "--method", paramLabel = "M",
+                description = "Also time the model quantised with M (hasvq-mid, hasvq-high with optional overrides"
+                        + " such as hasvq-mid:iters=1,stability=4; rtn4-row, rtnN-gG[-asym]).")
+        String method;
+
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
+
+        /** One timed configuration of the model. */
+        record Run(Generator.Result result, long weightBytes) {
+            double decodeWeightGbPerSecond() {
+                return weightBytes * result.decodeTokensPerSecond() / 1e9;
+            }
+        }
 
         @Override
         public Integer call() throws Exception {
@@ -140,6 +162,7 @@ public final class BenchCommand implements Callable<Integer> {
             if (promptTokens < 1 || steps < 1 || warmup < 0) {
                 throw new JvqException("--prompt-tokens and -n must be >= 1, --warmup >= 0");
             }
+            QuantMethod qm = method == null ? null : QuantMethod.parse(method);
             try (LlamaModel m = common.open(err)) {
                 int context = promptTokens + steps;
                 if (context > m.config().maxSeqLen()) {
@@ -149,36 +172,123 @@ public final class BenchCommand implements Callable<Integer> {
                 int[] prompt = common.randomTokens(promptTokens, m.config().vocabSize());
                 try (Backend b = common.backendOptions.open(err);
                         Transformer t = new Transformer(m, b, context, Math.min(promptTokens, 512))) {
-                    Generator.Result r = null;
-                    for (int i = 0; i <= warmup; i++) {
-                        r = Generator.generate(t, prompt, steps, new Sampler(0, 0, 0), new int[0], id -> {});
-                        if (i < warmup) {
-                            err.printf(Locale.ROOT, "bench: warm-up %d: prefill %.1f tokens/s, decode %.2f tokens/s%n",
-                                    i + 1, r.prefillTokensPerSecond(), r.decodeTokensPerSecond());
-                            err.flush();
-                        }
+                    ObjectMapper mapper = new ObjectMapper();
+                    ObjectNode header = common.header(mapper, m, b);
+                    String denseLabel = m.linear(0, LinearKind.Q) instanceof DenseLinear d
+                            ? "dense " + d.dtype().name().toLowerCase(Locale.ROOT) : "as loaded";
+                    Run dense = time(t, prompt, m, err, qm == null ? "" : "dense ");
+                    if (qm == null) {
+                        print(out, b, dense, header, mapper);
+                        return 0;
                     }
-                    double gbPerSecond = m.weightBytes() * r.decodeTokensPerSecond() / 1e9;
-                    if (common.json) {
-                        ObjectMapper mapper = new ObjectMapper();
-                        ObjectNode o = common.header(mapper, m, b);
-                        o.put("prompt_tokens", promptTokens);
-                        o.put("prefill_seconds", r.prefillSeconds());
-                        o.put("prefill_tokens_per_second", r.prefillTokensPerSecond());
-                        o.put("decode_steps", r.decodeSteps());
-                        o.put("decode_seconds", r.decodeSeconds());
-                        o.put("decode_tokens_per_second", r.decodeTokensPerSecond());
-                        o.put("decode_weight_gb_per_second", gbPerSecond);
-                        out.println(mapper.writeValueAsString(o));
-                    } else {
-                        out.printf(Locale.ROOT, "%s on %s: prefill %d tokens at %.1f tokens/s; decode %d steps at %.2f"
-                                + " tokens/s (%.1f GB/s of weights)%n", common.modelName(), b.name(), promptTokens,
-                                r.prefillTokensPerSecond(), r.decodeSteps(), r.decodeTokensPerSecond(), gbPerSecond);
-                    }
-                    out.flush();
+                    // The compressed model replaces the dense layers of this same instance (no second
+                    // dense copy): the dense layers stay mapped or allocated but are no longer read.
+                    long t0 = System.nanoTime();
+                    Arena arena = Arena.ofShared();
+                    m.attach(arena);
+                    // Warnings (a clamped K, say) are already in the quantiser's log.
+                    ModelQuantizer.quantize(m, qm, CodebookScope.MATRIX, null, b, arena,
+                            line -> {
+                                err.println("bench: " + line);
+                                err.flush();
+                            });
+                    double quantSeconds = (System.nanoTime() - t0) / 1e9;
+                    err.printf(Locale.ROOT, "bench: quantised the block linears with %s (%s) in %.1f s; weights now"
+                            + " %.3f GB%n", qm.name(), describe(qm), quantSeconds, m.weightBytes() / 1e9);
+                    err.flush();
+                    Run compressed = time(t, prompt, m, err, qm.name() + " ");
+                    printComparison(out, b, denseLabel, dense, compressed, qm, quantSeconds, header, mapper);
                 }
             }
             return 0;
+        }
+
+        /** Warm-up runs, then one measured run of prefill + greedy decode. */
+        private Run time(Transformer t, int[] prompt, LlamaModel m, PrintWriter err, String label) {
+            Generator.Result r = null;
+            for (int i = 0; i <= warmup; i++) {
+                r = Generator.generate(t, prompt, steps, new Sampler(0, 0, 0), new int[0], id -> {});
+                if (i < warmup) {
+                    err.printf(Locale.ROOT, "bench: %swarm-up %d: prefill %.1f tokens/s, decode %.2f tokens/s%n", label,
+                            i + 1, r.prefillTokensPerSecond(), r.decodeTokensPerSecond());
+                    err.flush();
+                }
+            }
+            return new Run(r, m.weightBytes());
+        }
+
+        private static void put(ObjectNode o, Run run) {
+            Generator.Result r = run.result();
+            o.put("weight_bytes", run.weightBytes());
+            o.put("prefill_seconds", r.prefillSeconds());
+            o.put("prefill_tokens_per_second", r.prefillTokensPerSecond());
+            o.put("decode_steps", r.decodeSteps());
+            o.put("decode_seconds", r.decodeSeconds());
+            o.put("decode_tokens_per_second", r.decodeTokensPerSecond());
+            o.put("decode_weight_gb_per_second", run.decodeWeightGbPerSecond());
+        }
+
+        private void print(PrintWriter out, Backend b, Run run, ObjectNode header, ObjectMapper mapper)
+                throws Exception {
+            Generator.Result r = run.result();
+            if (common.json) {
+                header.put("prompt_tokens", promptTokens);
+                put(header, run);
+                out.println(mapper.writeValueAsString(header));
+            } else {
+                out.printf(Locale.ROOT, "%s on %s: prefill %d tokens at %.1f tokens/s; decode %d steps at %.2f"
+                        + " tokens/s (%.1f GB/s of weights)%n", common.modelName(), b.name(), promptTokens,
+                        r.prefillTokensPerSecond(), r.decodeSteps(), r.decodeTokensPerSecond(),
+                        run.decodeWeightGbPerSecond());
+            }
+            out.flush();
+        }
+
+        private void printComparison(PrintWriter out, Backend b, String denseLabel, Run dense, Run q, QuantMethod qm, double quantSeconds,
+                ObjectNode header, ObjectMapper mapper) throws Exception {
+            double decodeSpeedup = q.result().decodeTokensPerSecond() / dense.result().decodeTokensPerSecond();
+            double prefillSpeedup = q.result().prefillTokensPerSecond() / dense.result().prefillTokensPerSecond();
+            if (common.json) {
+                header.remove("weight_bytes");
+                header.put("prompt_tokens", promptTokens);
+                header.put("threads", b instanceof CpuBackend c ? c.threads() : 0);
+                header.put("dense_weights", denseLabel);
+                header.put("method", qm.name());
+                header.put("quantiser", describe(qm));
+                header.put("quantise_seconds", quantSeconds);
+                put(header.putObject("dense"), dense);
+                put(header.putObject("compressed"), q);
+                header.put("decode_speedup", decodeSpeedup);
+                header.put("prefill_speedup", prefillSpeedup);
+                out.println(mapper.writeValueAsString(header));
+            } else {
+                out.printf(Locale.ROOT, "%s on %s, prompt %d tokens, %d decode steps:%n", common.modelName(), b.name(),
+                        promptTokens, dense.result().decodeSteps());
+                for (Run run : new Run[] {dense, q}) {
+                    Generator.Result r = run.result();
+                    out.printf(Locale.ROOT, "  %-28s %8.3f GB  prefill %8.1f tokens/s  decode %7.2f tokens/s"
+                            + " (%.1f GB/s of weights)%n", run == dense ? denseLabel : qm.name(),
+                            run.weightBytes() / 1e9, r.prefillTokensPerSecond(), r.decodeTokensPerSecond(),
+                            run.decodeWeightGbPerSecond());
+                }
+                out.printf(Locale.ROOT, "  speedup of %s over dense: decode %.2fx, prefill %.2fx%n", qm.name(),
+                        decodeSpeedup, prefillSpeedup);
+                out.printf(Locale.ROOT, "  quantiser: %s, %.1f s%n", describe(qm), quantSeconds);
+            }
+            out.flush();
+        }
+
+        /** Every knob the quantiser ran with, so a shortened k-means is visible in the report. */
+        static String describe(QuantMethod qm) {
+            return switch (qm) {
+                case QuantMethod.HasVq hv -> {
+                    HasVqParams p = hv.params();
+                    yield String.format(Locale.ROOT, "HAS-VQ b=%d K=%d rho=%s stability=%d k-means iters=%d seed=%d,"
+                            + " codebook per matrix, uniform Hessian (h = 1)", p.block(), p.centroids(),
+                            p.sparsity(), p.stability(), p.iters(), p.seed());
+                }
+                case QuantMethod.Rtn r -> "RTN " + r.params().methodName();
+            };
         }
     }
 

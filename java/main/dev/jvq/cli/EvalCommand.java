@@ -8,6 +8,7 @@ import dev.jvq.model.LlamaModel;
 import dev.jvq.model.ModelFiles;
 import dev.jvq.model.Tokenizer;
 import dev.jvq.runtime.Perplexity;
+import dev.jvq.runtime.ProcessMemory;
 import dev.jvq.runtime.TextFile;
 import dev.jvq.runtime.Transformer;
 import java.io.PrintWriter;
@@ -70,6 +71,7 @@ public final class EvalCommand implements Callable<Integer> {
         if (maxWindows < 0 || skipWindows < 0) {
             throw new JvqException("--max-windows and --skip-windows must be >= 0");
         }
+        long startRss = ProcessMemory.residentBytes();
         try (LlamaModel m = ModelFiles.openModel(model)) {
             Tokenizer tok = ModelFiles.openTokenizerFor(tokenizer, model, m);
             if (seqLen < 2) {
@@ -108,6 +110,8 @@ public final class EvalCommand implements Callable<Integer> {
                         err.flush();
                     }
                 });
+                EvalMemory mem = EvalMemory.now(startRss, EvalMemory.sizeOf(model), t.kvCacheBytes(),
+                        t.activationBytes());
                 if (json) {
                     ObjectMapper mapper = new ObjectMapper();
                     ObjectNode o = mapper.createObjectNode();
@@ -121,11 +125,13 @@ public final class EvalCommand implements Callable<Integer> {
                     o.put("seq_len", seqLen);
                     o.put("bos", bos);
                     o.put("backend", backend.name());
+                    mem.put(o);
                     out.println(mapper.writeValueAsString(o));
                 } else {
                     out.printf(Locale.ROOT, "perplexity %.4f (token-weighted %.4f) over %d windows of %d tokens%s;"
                             + " %d tokens in %.2f s, %.0f tokens/s%n", r.ppl(), r.pplTokenWeighted(), r.windows(),
                             seqLen, bos ? " with BOS" : "", r.tokens(), r.seconds(), r.tokensPerSecond());
+                    out.println(mem.text());
                 }
                 out.flush();
             }

@@ -114,6 +114,28 @@ public final class Transformer implements AutoCloseable {
         return maxBatch;
     }
 
+    /** Bytes of the KV cache this runner allocated (f32 keys and values, every layer, the whole context). */
+    public long kvCacheBytes() {
+        long bytes = 0;
+        for (int l = 0; l < keys.length; l++) {
+            bytes += keys[l].byteSize() + values[l].byteSize();
+        }
+        return bytes;
+    }
+
+    /**
+     * Bytes of the activation buffers this runner allocated so far: the per-token scratch for
+     * maxBatch tokens, the logits (the [maxBatch x vocab] buffer once an ALL pass ran), positions and
+     * RoPE frequencies. Quantised layers' transient row-tile scratch in prefill is not included.
+     */
+    public long activationBytes() {
+        long bytes = 0;
+        for (MemorySegment s : new MemorySegment[] {x, xb, xb2, q, att, hb, hb2, lastLogits, positions, invFreq}) {
+            bytes += s.byteSize();
+        }
+        return bytes + (allLogits == null ? 0 : allLogits.byteSize());
+    }
+
     /** Sets (or clears, with null) the observer of linear-layer inputs. */
     public void setObserver(LinearInputObserver observer) {
         this.observer = observer;
