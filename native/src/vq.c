@@ -13,7 +13,10 @@
  * groups of 8 vectors whose codes start on a byte, cut out with constant shifts from two 64-bit
  * loads (vq_row_dot_grouped); the table then has a NaN row for every code >= k, so no clamp. Its
  * cost is about 5 instructions a vector (2 integer ops to cut a code, a codeword load, half an
- * insert and half an FMA); the residuals go 8 at a time through a masked gather of x. */
+ * insert or widening and half an FMA) and it is bound by instruction dispatch once its data sit in
+ * L1 — which is why b = 4 with 11-bit codes reads an f16 copy of the codebook (16 KiB, beside a
+ * 16 KiB x; the f32 table alone would fill L1). The residuals go 8 at a time through a masked
+ * gather of x. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,6 +33,7 @@ typedef struct {
     int32_t bits;
     const float* cb; /* (k + 1) x b f32, row k = NaN */
     int64_t k, b;
+    const uint16_t* cbh; /* grouped b = 4, bits = 11: 2048 x 4 f16, rows k.. NaN; else NULL */
 } vq_layer;
 
 /* Fills dst[(k + 1) x b]: the widened codebook and a NaN row for out-of-range codes. */
@@ -185,7 +189,7 @@ static inline uint64_t vq_load64(const uint8_t* p) {
  * codeword's byte size (3, 4 or 5). */
 typedef struct {
     int q2;        /* byte offset of the second word */
-    int sh[8];     /* right shifts, code t, already lowered by lg (sh[0] unused: a left shift) */
+    int sh[8];     /* right rotations, code t, already lowered by lg (mod 64) */
     uint64_t mask; /* ((1 << bits) - 1) << lg */
     int lg;
 } vq_cut;
@@ -195,7 +199,7 @@ static inline __attribute__((always_inline)) vq_cut vq_cut_for(int32_t bits, int
     c.q2 = bits / 2 - 1;
     int base2 = 4 * bits - 8 * c.q2;
     for (int t = 0; t < 4; t++) {
-        c.sh[t] = t * bits - lg;
+        c.sh[t] = (t * bits - lg) & 63; /* code 0: a rotation by 64 - lg, i.e. left by lg */
         c.sh[4 + t] = base2 + t * bits - lg;
     }
     c.mask = ((1ull << bits) - 1ull) << lg;
@@ -203,8 +207,14 @@ static inline __attribute__((always_inline)) vq_cut vq_cut_for(int32_t bits, int
     return c;
 }
 
-#define VQ_OFF0(w0) (((w0) << C.lg) & C.mask)
-#define VQ_OFF(w, t) (((w) >> C.sh[t]) & C.mask)
+/* A rotation rather than a shift: with constant counts it is one non-destructive rorx, no copy;
+ * the bits that wrap around land above the mask. */
+static inline uint64_t vq_rotr(uint64_t w, int r) {
+    return (w >> r) | (w << ((64 - r) & 63));
+}
+/* With counts known only at run time a rotation needs its count in cl (a copy): shift instead. */
+#define VQ_OFF0(w0) (__builtin_constant_p(C.sh[0]) ? vq_rotr((w0), C.sh[0]) & C.mask : ((w0) << C.lg) & C.mask)
+#define VQ_OFF(w, t) (__builtin_constant_p(C.sh[t]) ? vq_rotr((w), C.sh[t]) & C.mask : ((w) >> C.sh[t]) & C.mask)
 
 /* Sum over whole groups of row columns [j, j_end) (j_end - j a multiple of 8 b; vector v at j,
  * v % 8 == 0) into the accumulators. */
@@ -228,6 +238,27 @@ static inline __attribute__((always_inline)) void vq_groups_b4(const uint8_t* co
         a2 = _mm256_fmadd_ps(c45, _mm256_loadu_ps(x + j + 16), a2);
         a3 = _mm256_fmadd_ps(c67, _mm256_loadu_ps(x + j + 24), a3);
     }
+    acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
+}
+
+/* b = 4 from an f16 table (8 bytes a codeword): half the L1 footprint of the f32 one, so with K =
+ * 2048 the table (16 KiB) and a 4096-wide x (16 KiB) fit L1 together; two codewords widened at once. */
+static inline __attribute__((always_inline)) void vq_groups_b4h(const uint8_t* codes, int32_t bits, const char* cb,
+                                                               const float* x, int64_t j, int64_t j_end, int64_t v,
+                                                               __m256* acc) {
+    const vq_cut C = vq_cut_for(bits, 3);
+    __m256 a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const uint8_t* p = codes + (v >> 3) * bits;
+#define VQ_H2(o0, o1) _mm256_cvtph_ps(_mm_castpd_si128(_mm_loadh_pd(_mm_load_sd((const double*)(cb + (o0))), \
+                                                                    (const double*)(cb + (o1)))))
+    for (; j < j_end; j += 32, p += bits) {
+        uint64_t w0 = vq_load64(p), w1 = vq_load64(p + C.q2);
+        a0 = _mm256_fmadd_ps(VQ_H2(VQ_OFF0(w0), VQ_OFF(w0, 1)), _mm256_loadu_ps(x + j), a0);
+        a1 = _mm256_fmadd_ps(VQ_H2(VQ_OFF(w0, 2), VQ_OFF(w0, 3)), _mm256_loadu_ps(x + j + 8), a1);
+        a2 = _mm256_fmadd_ps(VQ_H2(VQ_OFF(w1, 4), VQ_OFF(w1, 5)), _mm256_loadu_ps(x + j + 16), a2);
+        a3 = _mm256_fmadd_ps(VQ_H2(VQ_OFF(w1, 6), VQ_OFF(w1, 7)), _mm256_loadu_ps(x + j + 24), a3);
+    }
+#undef VQ_H2
     acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
 }
 
@@ -299,7 +330,8 @@ static float vq_row_dot_grouped(const vq_layer* L, int64_t i, const float* x, in
         __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
         const char* cb = (const char*)L->cb;
         /* K = 2048 (both presets) gets its own copies with the shifts as constants. */
-        if (b == 4 && L->bits == 11) vq_groups_b4(L->codes, 11, cb, x, j, j_end, v, a);
+        if (b == 4 && L->bits == 11 && L->cbh) vq_groups_b4h(L->codes, 11, (const char*)L->cbh, x, j, j_end, v, a);
+        else if (b == 4 && L->bits == 11) vq_groups_b4(L->codes, 11, cb, x, j, j_end, v, a);
         else if (b == 4) vq_groups_b4(L->codes, L->bits, cb, x, j, j_end, v, a);
         else if (b == 2 && L->bits == 11) vq_groups_b2(L->codes, 11, cb, x, j, j_end, v, a);
         else if (b == 2) vq_groups_b2(L->codes, L->bits, cb, x, j, j_end, v, a);
@@ -387,7 +419,16 @@ void jvq_vq_gemv(const uint8_t* codes, int32_t bits, const uint16_t* codebook, i
         for (int64_t i = 0; i < rows; i++) y[i] = NAN;
         return;
     }
-    vq_layer L = {codes, bits, cb, k, b};
+    vq_layer L = {codes, bits, cb, k, b, NULL};
+    /* Grouped b = 4 with 11-bit codes (hasvq-mid): an f16 table for the groups (16 KiB more stack; the
+     * f32 one still serves the partial vectors at row ends). The codebook is f16 already: a copy,
+     * NaN rows after. */
+    _Alignas(32) uint16_t half_buf[2048 * 4];
+    if (grouped && b == 4 && bits == 11 && k <= 2048) {
+        memcpy(half_buf, codebook, (size_t)(k * b) * sizeof(uint16_t));
+        for (int64_t e = k * b; e < 2048 * 4; e++) half_buf[e] = 0x7e00u;
+        L.cbh = half_buf;
+    }
     int nt = jvq_threads_for(rows * cols * 4);
     if (nt > rows) nt = (int)rows;
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -420,7 +461,7 @@ void jvq_vq_dequant_rows(const uint8_t* codes, int32_t bits, const uint16_t* cod
         for (int64_t e = 0; e < nrows * cols; e++) dst[e] = NAN;
         return;
     }
-    vq_layer L = {codes, bits, cb, k, b};
+    vq_layer L = {codes, bits, cb, k, b, NULL};
     int nt = jvq_threads_for(nrows * cols * 2);
     if (nt > nrows) nt = (int)nrows;
 #pragma omp parallel num_threads(nt) if (nt > 1)
