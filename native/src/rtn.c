@@ -12,6 +12,11 @@
  * once per call). The AVX2 path decodes 8 codes from one unaligned 64-bit load with variable
  * shifts (8 codes of <= 8 bits plus a <= 7-bit start offset fit in 64 bits); 4-bit codes from a
  * byte boundary take a nibble path: each 32-bit word of 8 codes is broadcast and split by per-lane shifts.
+ * When every row and group of 4-bit codes starts on a byte and on a 16-column block (even cols, group
+ * 0 or a multiple of 16), GEMV uses rtn_dot4_perm instead: 8 code bytes widened to 8 lanes give 16
+ * codes with one mask and one shift, against x permuted once per call; it sums u * x and takes
+ * off * (sum of x over the group's blocks, also once per call) away per group, saving a subtract
+ * per 8 weights.
  *
  * Row dequantisation reproduces RtnLinear.dequantizeRows bit for bit: f32 product (and sum),
  * never a fused multiply-add. */
@@ -23,6 +28,12 @@
 
 /* Group x-sums up to this many groups live on the stack. */
 #define RTN_STACK_GROUPS 4096
+
+static inline double rtn_sum_f64(const float* x, int64_t n) {
+    double s = 0.0;
+    for (int64_t j = 0; j < n; j++) s += x[j];
+    return s;
+}
 
 static inline int64_t rtn_group_len(int64_t group, int64_t cols) {
     return group == 0 ? cols : group;
@@ -56,6 +67,36 @@ static inline __m256i rtn_codes8(const uint8_t* codes, int32_t bits, int64_t f, 
     __m256i hi = _mm256_slli_epi64(_mm256_srlv_epi64(w, sh_hi), 32); /* codes t+4 in the high halves */
     __m256i c = _mm256_and_si256(_mm256_blend_epi32(lo, hi, 0xaa), mask); /* c0 c4 c1 c5 c2 c6 c3 c7 */
     return _mm256_permutevar8x32_epi32(c, order);
+}
+
+/* 4-bit codes from a byte boundary, 16 a step: vpmovzxbd widens 8 code bytes into 8 lanes, byte k
+ * (codes 2k and 2k + 1) in lane k, so lane & 15 holds the even code and lane >> 4 the odd one — two
+ * ops for 16 codes. xp is x with each aligned block of 16 permuted the same way (its 8 even
+ * columns, then its 8 odd ones), made once per call. Returns the sum over the n (a multiple of 16)
+ * columns at bytes p, xp of u * x: the caller takes off * (sum of x) away, once per group. */
+static inline float rtn_dot4_perm(const uint8_t* p, const float* xp, int64_t n) {
+    const __m256i low4 = _mm256_set1_epi32(0x0f);
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    int64_t j = 0;
+#define RTN_BYTES8(q) _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)(p + (q))))
+#define RTN_LO(v) _mm256_cvtepi32_ps(_mm256_and_si256((v), low4))
+#define RTN_HI(v) _mm256_cvtepi32_ps(_mm256_srli_epi32((v), 4))
+    for (; j + 32 <= n; j += 32) {
+        __m256i b0 = RTN_BYTES8(j >> 1), b1 = RTN_BYTES8((j >> 1) + 8);
+        a0 = _mm256_fmadd_ps(RTN_LO(b0), _mm256_loadu_ps(xp + j), a0);
+        a1 = _mm256_fmadd_ps(RTN_HI(b0), _mm256_loadu_ps(xp + j + 8), a1);
+        a2 = _mm256_fmadd_ps(RTN_LO(b1), _mm256_loadu_ps(xp + j + 16), a2);
+        a3 = _mm256_fmadd_ps(RTN_HI(b1), _mm256_loadu_ps(xp + j + 24), a3);
+    }
+    if (j < n) {
+        __m256i b0 = RTN_BYTES8(j >> 1);
+        a0 = _mm256_fmadd_ps(RTN_LO(b0), _mm256_loadu_ps(xp + j), a0);
+        a1 = _mm256_fmadd_ps(RTN_HI(b0), _mm256_loadu_ps(xp + j + 8), a1);
+    }
+#undef RTN_BYTES8
+#undef RTN_LO
+#undef RTN_HI
+    return jvq_hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
 }
 
 /* AVX2 sum over j in [c0, c1) of (u(f0 + j) - off) * x[j]. */
@@ -165,6 +206,31 @@ int32_t jvq_rtn_gemv(const uint8_t* codes, int32_t bits, int64_t group, int32_t 
             xsum[q] = s;
         }
     }
+    /* 4-bit codes with every row and group starting on a byte and a 16-column block: x permuted
+     * per block of 16 for rtn_dot4_perm. */
+    float* xp = NULL;
+    float* fsum = NULL;
+#ifdef JVQ_AVX2
+    if (bits == 4 && cols % 2 == 0 && (group == 0 || g % 16 == 0) && cols >= 16) {
+        xp = (float*)malloc((size_t)(cols + gpr) * sizeof(float));
+        if (xp) {
+            int64_t m = cols / 16 * 16;
+            for (int64_t c = 0; c < m; c += 16) {
+                for (int t = 0; t < 8; t++) {
+                    xp[c + t] = x[c + 2 * t];
+                    xp[c + 8 + t] = x[c + 2 * t + 1];
+                }
+            }
+            for (int64_t c = m; c < cols; c++) xp[c] = x[c];
+            /* fsum[q]: the sum of x over group q's whole 16-column blocks, for the offset. */
+            fsum = xp + cols;
+            for (int64_t q = 0; q < gpr; q++) {
+                int64_t c0 = q * g, c1 = c0 + g < cols ? c0 + g : cols;
+                fsum[q] = (float)rtn_sum_f64(x + c0, (c1 - c0) / 16 * 16);
+            }
+        }
+    }
+#endif
     int nt = jvq_threads_for(rows * cols);
     if (nt > rows) nt = (int)rows;
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -177,13 +243,22 @@ int32_t jvq_rtn_gemv(const uint8_t* codes, int32_t bits, int64_t group, int32_t 
             float acc = 0.0f;
             for (int64_t q = 0; q < gpr; q++) {
                 int64_t c0 = q * g, c1 = c0 + g < cols ? c0 + g : cols;
-                float dot = rtn_dot(codes, bits, off, f0, x, c0, c1);
+                float dot;
+#ifdef JVQ_AVX2
+                if (xp) {
+                    int64_t n = (c1 - c0) / 16 * 16;
+                    dot = (rtn_dot4_perm(codes + (f0 + c0) / 2, xp + c0, n) - (float)off * fsum[q])
+                          + rtn_dot_scalar(codes, bits, off, f0, x, c0 + n, c1);
+                } else
+#endif
+                dot = rtn_dot(codes, bits, off, f0, x, c0, c1);
                 acc += jvq_f16_to_float(srow[q]) * dot;
                 if (!symmetric) acc += jvq_f16_to_float(zeros[i * gpr + q]) * xsum[q];
             }
             y[i] = acc;
         }
     }
+    free(xp);
     free(heap);
     return 0;
 }

@@ -7,8 +7,18 @@
  * codebook. Each row then walks its codes in order: a partial head vector when the row starts inside
  * a vector (cols % b != 0), whole vectors (specialised for b = 2, 4, 8), a partial tail; then the
  * sorted sparse residuals of the row; then one multiply by the row scale. Threads own contiguous row
- * ranges and find their first residual by binary search. */
+ * ranges and find their first residual by binary search.
+ *
+ * GEMV with AVX2 and 5 <= bits <= 13, b in {2, 4, 8} (both presets) takes the grouped path instead:
+ * groups of 8 vectors whose codes start on a byte, cut out with constant shifts from two 64-bit
+ * loads (vq_row_dot_grouped); the table then has a NaN row for every code >= k, so no clamp. Its
+ * cost is about 5 instructions a vector (2 integer ops to cut a code, a codeword load, half an
+ * insert or widening and half an FMA) and it is bound by instruction dispatch once its data sit in
+ * L1 — which is why b = 4 with 11-bit codes reads an f16 copy of the codebook (16 KiB, beside a
+ * 16 KiB x; the f32 table alone would fill L1). The residuals go 8 at a time through a masked
+ * gather of x. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>
@@ -23,6 +33,7 @@ typedef struct {
     int32_t bits;
     const float* cb; /* (k + 1) x b f32, row k = NaN */
     int64_t k, b;
+    const uint16_t* cbh; /* grouped b = 4, bits = 11: 2048 x 4 f16, rows k.. NaN; else NULL */
 } vq_layer;
 
 /* Fills dst[(k + 1) x b]: the widened codebook and a NaN row for out-of-range codes. */
@@ -133,9 +144,11 @@ static float vq_row_dot(const vq_layer* L, int64_t i, const float* x, int64_t co
     return acc;
 }
 
-/* Widens the codebook into stack_buf or a heap buffer (*heap, to be freed); NULL if out of memory. */
-static float* codebook_table(const uint16_t* codebook, int64_t k, int64_t b, float* stack_buf, float** heap) {
-    int64_t need = (k + 1) * b;
+/* Widens the codebook into stack_buf or a heap buffer (*heap, to be freed); NULL if out of memory.
+ * The table has `rows` >= k + 1 rows: every row from k on is NaN. */
+static float* codebook_table_rows(const uint16_t* codebook, int64_t k, int64_t b, int64_t rows, float* stack_buf,
+                                  float** heap) {
+    int64_t need = rows * b;
     float* t = stack_buf;
     *heap = NULL;
     if (need > VQ_STACK_FLOATS) {
@@ -144,7 +157,249 @@ static float* codebook_table(const uint16_t* codebook, int64_t k, int64_t b, flo
         t = *heap;
     }
     widen_codebook(codebook, k, b, t);
+    for (int64_t e = (k + 1) * b; e < need; e++) t[e] = NAN;
     return t;
+}
+
+static float* codebook_table(const uint16_t* codebook, int64_t k, int64_t b, float* stack_buf, float** heap) {
+    return codebook_table_rows(codebook, k, b, k + 1, stack_buf, heap);
+}
+
+#ifdef JVQ_AVX2
+/* The grouped GEMV path: 8 codes of `bits` bits fill exactly `bits` bytes, so a group of 8 vectors
+ * that starts at a vector index divisible by 8 starts on a byte, and two unaligned 64-bit loads
+ * (bytes 0.. and bits/2 - 1..) hold its codes at shifts that are the same for every group. Each code
+ * is cut out already multiplied by the codeword's byte size (one shift and one mask, no clamp: the
+ * table then has a row for every possible code, NaN from k on), so the codeword address is one add.
+ * Needs 5 <= bits <= 13 (the shifts stay within the words) and b in {2, 4, 8}. */
+#define VQ_GROUP_MIN_BITS 5
+#define VQ_GROUP_MAX_BITS 13
+
+static inline int vq_grouped(int32_t bits, int64_t b) {
+    return bits >= VQ_GROUP_MIN_BITS && bits <= VQ_GROUP_MAX_BITS && (b == 2 || b == 4 || b == 8);
+}
+
+static inline uint64_t vq_load64(const uint8_t* p) {
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+/* Byte offset of code t (0..7) of a group in the table, from the group's two words; lg = log2 of the
+ * codeword's byte size (3, 4 or 5). */
+typedef struct {
+    int q2;        /* byte offset of the second word */
+    int sh[8];     /* right rotations, code t, already lowered by lg (mod 64) */
+    uint64_t mask; /* ((1 << bits) - 1) << lg */
+    int lg;
+} vq_cut;
+
+static inline __attribute__((always_inline)) vq_cut vq_cut_for(int32_t bits, int lg) {
+    vq_cut c;
+    c.q2 = bits / 2 - 1;
+    int base2 = 4 * bits - 8 * c.q2;
+    for (int t = 0; t < 4; t++) {
+        c.sh[t] = (t * bits - lg) & 63; /* code 0: a rotation by 64 - lg, i.e. left by lg */
+        c.sh[4 + t] = base2 + t * bits - lg;
+    }
+    c.mask = ((1ull << bits) - 1ull) << lg;
+    c.lg = lg;
+    return c;
+}
+
+/* A rotation rather than a shift: with constant counts it is one non-destructive rorx, no copy;
+ * the bits that wrap around land above the mask. */
+static inline uint64_t vq_rotr(uint64_t w, int r) {
+    return (w >> r) | (w << ((64 - r) & 63));
+}
+/* With counts known only at run time a rotation needs its count in cl (a copy): shift instead. */
+#define VQ_OFF0(w0) (__builtin_constant_p(C.sh[0]) ? vq_rotr((w0), C.sh[0]) & C.mask : ((w0) << C.lg) & C.mask)
+#define VQ_OFF(w, t) (__builtin_constant_p(C.sh[t]) ? vq_rotr((w), C.sh[t]) & C.mask : ((w) >> C.sh[t]) & C.mask)
+
+/* Sum over whole groups of row columns [j, j_end) (j_end - j a multiple of 8 b; vector v at j,
+ * v % 8 == 0) into the accumulators. */
+static inline __attribute__((always_inline)) void vq_groups_b4(const uint8_t* codes, int32_t bits, const char* cb, const float* x, int64_t j,
+                                int64_t j_end, int64_t v, __m256* acc) {
+    const vq_cut C = vq_cut_for(bits, 4);
+    __m256 a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const uint8_t* p = codes + (v >> 3) * bits;
+    for (; j < j_end; j += 32, p += bits) {
+        uint64_t w0 = vq_load64(p), w1 = vq_load64(p + C.q2);
+        __m256 c01 = _mm256_set_m128(_mm_loadu_ps((const float*)(cb + VQ_OFF(w0, 1))),
+                                     _mm_loadu_ps((const float*)(cb + VQ_OFF0(w0))));
+        __m256 c23 = _mm256_set_m128(_mm_loadu_ps((const float*)(cb + VQ_OFF(w0, 3))),
+                                     _mm_loadu_ps((const float*)(cb + VQ_OFF(w0, 2))));
+        __m256 c45 = _mm256_set_m128(_mm_loadu_ps((const float*)(cb + VQ_OFF(w1, 5))),
+                                     _mm_loadu_ps((const float*)(cb + VQ_OFF(w1, 4))));
+        __m256 c67 = _mm256_set_m128(_mm_loadu_ps((const float*)(cb + VQ_OFF(w1, 7))),
+                                     _mm_loadu_ps((const float*)(cb + VQ_OFF(w1, 6))));
+        a0 = _mm256_fmadd_ps(c01, _mm256_loadu_ps(x + j), a0);
+        a1 = _mm256_fmadd_ps(c23, _mm256_loadu_ps(x + j + 8), a1);
+        a2 = _mm256_fmadd_ps(c45, _mm256_loadu_ps(x + j + 16), a2);
+        a3 = _mm256_fmadd_ps(c67, _mm256_loadu_ps(x + j + 24), a3);
+    }
+    acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
+}
+
+/* b = 4 from an f16 table (8 bytes a codeword): half the L1 footprint of the f32 one, so with K =
+ * 2048 the table (16 KiB) and a 4096-wide x (16 KiB) fit L1 together; two codewords widened at once. */
+static inline __attribute__((always_inline)) void vq_groups_b4h(const uint8_t* codes, int32_t bits, const char* cb,
+                                                               const float* x, int64_t j, int64_t j_end, int64_t v,
+                                                               __m256* acc) {
+    const vq_cut C = vq_cut_for(bits, 3);
+    __m256 a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const uint8_t* p = codes + (v >> 3) * bits;
+#define VQ_H2(o0, o1) _mm256_cvtph_ps(_mm_castpd_si128(_mm_loadh_pd(_mm_load_sd((const double*)(cb + (o0))), \
+                                                                    (const double*)(cb + (o1)))))
+    for (; j < j_end; j += 32, p += bits) {
+        uint64_t w0 = vq_load64(p), w1 = vq_load64(p + C.q2);
+        a0 = _mm256_fmadd_ps(VQ_H2(VQ_OFF0(w0), VQ_OFF(w0, 1)), _mm256_loadu_ps(x + j), a0);
+        a1 = _mm256_fmadd_ps(VQ_H2(VQ_OFF(w0, 2), VQ_OFF(w0, 3)), _mm256_loadu_ps(x + j + 8), a1);
+        a2 = _mm256_fmadd_ps(VQ_H2(VQ_OFF(w1, 4), VQ_OFF(w1, 5)), _mm256_loadu_ps(x + j + 16), a2);
+        a3 = _mm256_fmadd_ps(VQ_H2(VQ_OFF(w1, 6), VQ_OFF(w1, 7)), _mm256_loadu_ps(x + j + 24), a3);
+    }
+#undef VQ_H2
+    acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
+}
+
+static inline __m256 vq_pairs4(const char* cb, uint64_t o0, uint64_t o1, uint64_t o2, uint64_t o3) {
+    __m128 lo = _mm_loadh_pi(_mm_castpd_ps(_mm_load_sd((const double*)(cb + o0))), (const __m64*)(cb + o1));
+    __m128 hi = _mm_loadh_pi(_mm_castpd_ps(_mm_load_sd((const double*)(cb + o2))), (const __m64*)(cb + o3));
+    return _mm256_set_m128(hi, lo);
+}
+
+static inline __attribute__((always_inline)) void vq_groups_b2(const uint8_t* codes, int32_t bits, const char* cb, const float* x, int64_t j,
+                                int64_t j_end, int64_t v, __m256* acc) {
+    const vq_cut C = vq_cut_for(bits, 3);
+    __m256 a0 = acc[0], a1 = acc[1];
+    const uint8_t* p = codes + (v >> 3) * bits;
+    for (; j < j_end; j += 16, p += bits) {
+        uint64_t w0 = vq_load64(p), w1 = vq_load64(p + C.q2);
+        __m256 c03 = vq_pairs4(cb, VQ_OFF0(w0), VQ_OFF(w0, 1), VQ_OFF(w0, 2), VQ_OFF(w0, 3));
+        __m256 c47 = vq_pairs4(cb, VQ_OFF(w1, 4), VQ_OFF(w1, 5), VQ_OFF(w1, 6), VQ_OFF(w1, 7));
+        a0 = _mm256_fmadd_ps(c03, _mm256_loadu_ps(x + j), a0);
+        a1 = _mm256_fmadd_ps(c47, _mm256_loadu_ps(x + j + 8), a1);
+    }
+    acc[0] = a0; acc[1] = a1;
+}
+
+static inline __attribute__((always_inline)) void vq_groups_b8(const uint8_t* codes, int32_t bits, const char* cb, const float* x, int64_t j,
+                                int64_t j_end, int64_t v, __m256* acc) {
+    const vq_cut C = vq_cut_for(bits, 5);
+    __m256 a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const uint8_t* p = codes + (v >> 3) * bits;
+    for (; j < j_end; j += 64, p += bits) {
+        uint64_t w0 = vq_load64(p), w1 = vq_load64(p + C.q2);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps((const float*)(cb + VQ_OFF0(w0))), _mm256_loadu_ps(x + j), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps((const float*)(cb + VQ_OFF(w0, 1))), _mm256_loadu_ps(x + j + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps((const float*)(cb + VQ_OFF(w0, 2))), _mm256_loadu_ps(x + j + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps((const float*)(cb + VQ_OFF(w0, 3))), _mm256_loadu_ps(x + j + 24), a3);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps((const float*)(cb + VQ_OFF(w1, 4))), _mm256_loadu_ps(x + j + 32), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps((const float*)(cb + VQ_OFF(w1, 5))), _mm256_loadu_ps(x + j + 40), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps((const float*)(cb + VQ_OFF(w1, 6))), _mm256_loadu_ps(x + j + 48), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps((const float*)(cb + VQ_OFF(w1, 7))), _mm256_loadu_ps(x + j + 56), a3);
+    }
+    acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
+}
+#undef VQ_OFF0
+#undef VQ_OFF
+
+/* vq_row_dot for layouts vq_grouped accepts: whole vectors one by one up to a vector index
+ * divisible by 8, whole groups of 8, then the rest one by one. */
+static float vq_row_dot_grouped(const vq_layer* L, int64_t i, const float* x, int64_t cols) {
+    const int64_t b = L->b;
+    int64_t f0 = i * cols;
+    int64_t v = f0 / b;
+    int64_t lane = f0 - v * b;
+    int64_t j = 0;
+    float acc = 0.0f;
+    if (lane != 0) { /* the row starts inside vector v */
+        const float* w = vq_word(L, v);
+        int64_t n = b - lane < cols ? b - lane : cols;
+        for (int64_t t = 0; t < n; t++) acc += w[lane + t] * x[t];
+        j = n;
+        v++;
+    }
+    for (; (v & 7) != 0 && j + b <= cols; j += b, v++) {
+        const float* w = vq_word(L, v);
+        for (int64_t t = 0; t < b; t++) acc += w[t] * x[j + t];
+    }
+    int64_t span = 8 * b;
+    int64_t j_end = j + (cols - j) / span * span;
+    if (j_end > j) {
+        __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        const char* cb = (const char*)L->cb;
+        /* K = 2048 (both presets) gets its own copies with the shifts as constants. */
+        if (b == 4 && L->bits == 11 && L->cbh) vq_groups_b4h(L->codes, 11, (const char*)L->cbh, x, j, j_end, v, a);
+        else if (b == 4 && L->bits == 11) vq_groups_b4(L->codes, 11, cb, x, j, j_end, v, a);
+        else if (b == 4) vq_groups_b4(L->codes, L->bits, cb, x, j, j_end, v, a);
+        else if (b == 2 && L->bits == 11) vq_groups_b2(L->codes, 11, cb, x, j, j_end, v, a);
+        else if (b == 2) vq_groups_b2(L->codes, L->bits, cb, x, j, j_end, v, a);
+        else vq_groups_b8(L->codes, L->bits, cb, x, j, j_end, v, a);
+        acc += jvq_hsum256(_mm256_add_ps(_mm256_add_ps(a[0], a[1]), _mm256_add_ps(a[2], a[3])));
+        v += (j_end - j) / b;
+        j = j_end;
+    }
+    for (; j + b <= cols; j += b, v++) {
+        const float* w = vq_word(L, v);
+        for (int64_t t = 0; t < b; t++) acc += w[t] * x[j + t];
+    }
+    if (j < cols) { /* the row ends inside vector v */
+        const float* w = vq_word(L, v);
+        for (int64_t t = 0; j + t < cols; t++) acc += w[t] * x[j + t];
+    }
+    return acc;
+}
+
+/* Lane masks: the first n lanes set. */
+static const int32_t vq_first_lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+#endif
+
+/* The row's sparse residuals, Σ S_ij x[j] over the entries from *p on whose flat index lies in
+ * [lo, lo + cols) — the same entries, in order, as the plain loop after the #ifdef (which stops at
+ * the first index >= lo + cols and skips any below lo) — leaving *p at that first index. The AVX2
+ * path takes 8 entries a step with a masked gather of x. */
+static inline float vq_row_sparse(const int32_t* flat_idx, const uint16_t* val, int64_t nnz, int64_t* pp,
+                                  int64_t lo, int64_t cols, const float* x) {
+    int64_t p = *pp, hi = lo + cols;
+    float sparse = 0.0f;
+#ifdef JVQ_AVX2
+    if (p + 8 <= nnz && cols < INT32_MAX) {
+        /* Flat indices and lo are < 2^31, so rel = idx - lo fits in int32; in the row iff
+         * 0 <= rel < cols, past it iff rel >= cols. */
+        const __m256i vlo = _mm256_set1_epi32((int32_t)lo);
+        const __m256i last = _mm256_set1_epi32((int32_t)(cols - 1));
+        const __m256i minus1 = _mm256_set1_epi32(-1);
+        __m256 a = _mm256_setzero_ps();
+        int done = 0;
+        while (p + 8 <= nnz) {
+            __m256i rel = _mm256_sub_epi32(_mm256_loadu_si256((const __m256i*)(flat_idx + p)), vlo);
+            int past = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(rel, last)));
+            __m256i take = _mm256_cmpgt_epi32(rel, minus1);
+            int n = 8;
+            if (past) {
+                n = __builtin_ctz((unsigned)past);
+                take = _mm256_and_si256(take, _mm256_loadu_si256((const __m256i*)(vq_first_lanes + 8 - n)));
+                done = 1;
+            }
+            __m256 xs = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), x, rel, _mm256_castsi256_ps(take), 4);
+            __m256 s = _mm256_and_ps(jvq_load8_f16(val + p), _mm256_castsi256_ps(take));
+            a = _mm256_fmadd_ps(s, xs, a);
+            p += n;
+            if (done) break;
+        }
+        sparse = jvq_hsum256(a);
+        if (done) {
+            *pp = p;
+            return sparse;
+        }
+    }
+#endif
+    for (; p < nnz && flat_idx[p] < hi; p++) {
+        if (flat_idx[p] >= lo) sparse += jvq_f16_to_float(val[p]) * x[flat_idx[p] - lo];
+    }
+    *pp = p;
+    return sparse;
 }
 
 void jvq_vq_gemv(const uint8_t* codes, int32_t bits, const uint16_t* codebook, int64_t k, int64_t b,
@@ -153,12 +408,27 @@ void jvq_vq_gemv(const uint8_t* codes, int32_t bits, const uint16_t* codebook, i
     if (rows <= 0) return;
     _Alignas(32) float stack_buf[VQ_STACK_FLOATS];
     float* heap;
-    float* cb = codebook_table(codebook, k, b, stack_buf, &heap);
+    int grouped = 0;
+    int64_t table_rows = k + 1;
+#ifdef JVQ_AVX2
+    grouped = vq_grouped(bits, b);
+    if (grouped && (1ll << bits) > table_rows) table_rows = 1ll << bits; /* a row for every code */
+#endif
+    float* cb = codebook_table_rows(codebook, k, b, table_rows, stack_buf, &heap);
     if (!cb) { /* no memory for the table: say so in the output rather than crash */
         for (int64_t i = 0; i < rows; i++) y[i] = NAN;
         return;
     }
-    vq_layer L = {codes, bits, cb, k, b};
+    vq_layer L = {codes, bits, cb, k, b, NULL};
+    /* Grouped b = 4 with 11-bit codes (hasvq-mid): an f16 table for the groups (16 KiB more stack; the
+     * f32 one still serves the partial vectors at row ends). The codebook is f16 already: a copy,
+     * NaN rows after. */
+    _Alignas(32) uint16_t half_buf[2048 * 4];
+    if (grouped && b == 4 && bits == 11 && k <= 2048) {
+        memcpy(half_buf, codebook, (size_t)(k * b) * sizeof(uint16_t));
+        for (int64_t e = k * b; e < 2048 * 4; e++) half_buf[e] = 0x7e00u;
+        L.cbh = half_buf;
+    }
     int nt = jvq_threads_for(rows * cols * 4);
     if (nt > rows) nt = (int)rows;
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -167,12 +437,12 @@ void jvq_vq_gemv(const uint8_t* codes, int32_t bits, const uint16_t* codebook, i
         jvq_split(rows, omp_get_thread_num(), omp_get_num_threads(), &r0, &r1);
         int64_t p = nnz > 0 ? jvq_lower_bound_i32(flat_idx, nnz, r0 * cols) : 0;
         for (int64_t i = r0; i < r1; i++) {
+#ifdef JVQ_AVX2
+            float acc = grouped ? vq_row_dot_grouped(&L, i, x, cols) : vq_row_dot(&L, i, x, cols);
+#else
             float acc = vq_row_dot(&L, i, x, cols);
-            int64_t lo = i * cols, hi = lo + cols;
-            float sparse = 0.0f;
-            for (; p < nnz && flat_idx[p] < hi; p++) {
-                if (flat_idx[p] >= lo) sparse += jvq_f16_to_float(val[p]) * x[flat_idx[p] - lo];
-            }
+#endif
+            float sparse = nnz > 0 ? vq_row_sparse(flat_idx, val, nnz, &p, i * cols, cols, x) : 0.0f;
             float s = row_scale ? jvq_f16_to_float(row_scale[i]) : 1.0f;
             y[i] = s * (acc + sparse);
         }
@@ -191,7 +461,7 @@ void jvq_vq_dequant_rows(const uint8_t* codes, int32_t bits, const uint16_t* cod
         for (int64_t e = 0; e < nrows * cols; e++) dst[e] = NAN;
         return;
     }
-    vq_layer L = {codes, bits, cb, k, b};
+    vq_layer L = {codes, bits, cb, k, b, NULL};
     int nt = jvq_threads_for(nrows * cols * 2);
     if (nt > nrows) nt = (int)nrows;
 #pragma omp parallel num_threads(nt) if (nt > 1)
