@@ -5,6 +5,7 @@ import dev.jvq.quant.CodebookScope;
 import dev.jvq.quant.HasVqParams;
 import dev.jvq.quant.HasVqQuantizer;
 import dev.jvq.quant.QuantMethod;
+import dev.jvq.rsavq.RsavqQuantizer;
 import dev.jvq.quant.Rtn;
 import dev.jvq.runtime.DenseLinear;
 import dev.jvq.runtime.Linear;
@@ -124,6 +125,8 @@ public class QuantGemvBench {
                 yield HasVqQuantizer.quantize(List.of(new HasVqQuantizer.Input("w", "q", w, null)), quick,
                         CodebookScope.MATRIX, cpu, arena, s -> { }).layers().get(0);
             }
+            case QuantMethod.Rsavq rq -> RsavqQuantizer.quantize(List.of(new RsavqQuantizer.Input("w", "q", w, null)),
+                    rq.params().withoutFisher(kmeansIters), CodebookScope.MATRIX, cpu, arena, s -> { }).layers().get(0);
         };
     }
 

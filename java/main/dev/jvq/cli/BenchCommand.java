@@ -287,6 +287,8 @@ public final class BenchCommand implements Callable<Integer> {
                             + " codebook per matrix, uniform Hessian (h = 1)", p.block(), p.centroids(),
                             p.sparsity(), p.stability(), p.iters(), p.seed());
                 }
+                case QuantMethod.Rsavq rq -> rq.name() + ", codebook per matrix, no calibration (needs"
+                        + " ':edsg=off,wcsg=off': the Fisher statistics come from calibration text)";
                 case QuantMethod.Rtn r -> "RTN " + r.params().methodName();
             };
         }

@@ -8,6 +8,8 @@ import dev.jvq.backend.CpuBackend;
 import dev.jvq.quant.HasVqParams;
 import dev.jvq.quant.HasVqQuantizer;
 import dev.jvq.quant.QuantMethod;
+import dev.jvq.rsavq.RsavqParams;
+import dev.jvq.rsavq.RsavqQuantizer;
 import dev.jvq.quant.QuantizedLayer;
 import dev.jvq.quant.Rtn;
 import dev.jvq.quant.RtnLinear;
@@ -129,6 +131,13 @@ public final class BenchGemvCommand implements Callable<Integer> {
                 if (qm instanceof QuantMethod.Rtn r) {
                     q = Rtn.quantize("w", t, r.params(), arena);
                     quantiser = "Rtn " + r.params().methodName();
+                } else if (qm instanceof QuantMethod.Rsavq rq) {
+                    RsavqParams p = rq.params().withoutFisher(kmeansIters);
+                    q = RsavqQuantizer.quantize(List.of(new RsavqQuantizer.Input("w", "q", t, null)), p,
+                            dev.jvq.quant.CodebookScope.MATRIX, b, arena, s -> { }).layers().get(0);
+                    quantiser = "RsavqQuantizer " + p.bits() + " bits, v=" + p.vectorLength() + " (" + p.subspaces()
+                            + " sub-vectors), " + p.groups() + " groups at the target width (no calibration: EDSG"
+                            + " and WCSG off), k-means iters=" + kmeansIters;
                 } else {
                     HasVqParams p0 = ((QuantMethod.HasVq) qm).params();
                     HasVqParams p = new HasVqParams(p0.block(), p0.centroids(), p0.sparsity(), p0.stability(),

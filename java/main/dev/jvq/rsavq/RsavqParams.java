@@ -77,6 +77,16 @@ public record RsavqParams(int bits, int groups, int vectorLength, int subspaces,
                 true, 1e-2, 0);
     }
 
+    /**
+     * The same layout without the Fisher-driven steps (EDSG and WCSG off) and with {@code kmeansIters}
+     * k-means passes: what a kernel benchmark quantises a random matrix with, where no calibration
+     * exists. The stored form and the GEMV are the same, with every group at the target width.
+     */
+    public RsavqParams withoutFisher(int kmeansPasses) {
+        return new RsavqParams(bits, groups, vectorLength, subspaces, lambda, edsgIters, kmeansPasses, stability, false,
+                false, allocation, sensitivity, rowScale, rescaleNaturalGradient, damping, seed);
+    }
+
     /** Rows per PQ sub-vector: v / subspaces. */
     public int subLength() {
         return vectorLength / subspaces;
