@@ -106,16 +106,23 @@ final class BenchFisherCommand implements Callable<Integer> {
                 Backward backward = new Backward(m, b, p);
                 double[] back = new double[seqs.size()];
                 double[] acc = new double[seqs.size()];
+                double[] backCpu = new double[seqs.size()];
+                double[] accCpu = new double[seqs.size()];
                 for (int i = 0; i < seqs.size(); i++) {
+                    long c0 = processCpuNanos();
                     long t0 = System.nanoTime();
                     LinearGradients g = backward.compute(seqs.get(i));
+                    long c1 = processCpuNanos();
                     long t1 = System.nanoTime();
                     f.add(g);
+                    long c2 = processCpuNanos();
                     long t2 = System.nanoTime();
                     back[i] = (t1 - t0) / 1e9;
                     acc[i] = (t2 - t1) / 1e9;
-                    err.printf(Locale.ROOT, "bench: sequence %d: loss %.4f, backward %.2f s, accumulation %.2f s%n",
-                            i + 1, g.loss(), back[i], acc[i]);
+                    backCpu[i] = (c1 - c0) / 1e9;
+                    accCpu[i] = (c2 - c1) / 1e9;
+                    err.printf(Locale.ROOT, "bench: sequence %d: loss %.4f, backward %.2f s (%.2f CPU-s), accumulation"
+                            + " %.2f s (%.2f CPU-s)%n", i + 1, g.loss(), back[i], backCpu[i], acc[i], accCpu[i]);
                     err.flush();
                 }
                 long peak = peakRssBytes();
@@ -134,15 +141,17 @@ final class BenchFisherCommand implements Callable<Integer> {
                     o.put("gradient_bytes", grads);
                     o.put("backward_seconds_per_sequence", backMean);
                     o.put("accumulation_seconds_per_sequence", accMean);
+                    o.put("backward_cpu_seconds_per_sequence", steadyMean(backCpu));
+                    o.put("accumulation_cpu_seconds_per_sequence", steadyMean(accCpu));
                     o.put("first_sequence_seconds", back[0] + acc[0]);
                     o.put("peak_rss_bytes", peak);
                     out.println(mapper.writeValueAsString(o));
                 } else {
-                    out.printf(Locale.ROOT, "%s on %s (%s, %d x %d tokens, layers [%d, %d)): backward %.2f s/sequence,"
-                            + " Fisher accumulation %.2f s/sequence%s; statistics %.2f GiB; peak RSS %.2f GiB%n",
-                            common.modelName(), b.name(), p.name().toLowerCase(Locale.ROOT), seqs.size(), seqLen,
-                            range[0], range[1], backMean, accMean, seqs.size() > 1 ? " (after the first)" : "",
-                            stats / GIB, peak / GIB);
+                    out.printf(Locale.ROOT, "%s on %s (%s, %d x %d tokens, layers [%d, %d)): backward %.2f s/sequence"
+                            + " (%.2f CPU-s), Fisher accumulation %.2f s/sequence (%.2f CPU-s)%s; statistics %.2f GiB;"
+                            + " peak RSS %.2f GiB%n", common.modelName(), b.name(), p.name().toLowerCase(Locale.ROOT),
+                            seqs.size(), seqLen, range[0], range[1], backMean, steadyMean(backCpu), accMean,
+                            steadyMean(accCpu), seqs.size() > 1 ? " (after the first)" : "", stats / GIB, peak / GIB);
                 }
                 out.flush();
             }
@@ -194,6 +203,18 @@ final class BenchFisherCommand implements Callable<Integer> {
             s += t[i];
         }
         return s / (t.length - 1);
+    }
+
+    /**
+     * CPU time of the whole process (all threads, GC included): on a shared machine wall time also
+     * counts the waits for a core, so both are reported.
+     */
+    private static long processCpuNanos() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return 0;
     }
 
     /** VmHWM of this process (Linux), or -1 where /proc is not available. */

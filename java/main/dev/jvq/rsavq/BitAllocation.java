@@ -9,10 +9,13 @@ import java.util.stream.IntStream;
  * sensitivity (descending) into near-equal groups, one bit width per group, rebalanced to the layer's
  * budget of targetBits·n index bits per output row.
  *
- * <p>The rebalancing is exact whenever minBits ≤ targetBits ≤ maxBits: every group at targetBits is
- * a witness, and the search below finds the allocation that meets the budget with the fewest bits
- * moved. With targetBits above maxBits the closest total not above the budget is every group at
- * maxBits; targetBits below minBits is rejected (no total is at or below the budget).
+ * <p>When the budget cannot be met exactly: the widths are rebalanced by whole group steps that keep
+ * the sensitivity order, so the total ends at or below the budget by less than one group's size.
+ * With equal group sizes (n divisible by the group count) that is always exact. With sizes s+1 and s
+ * it may fall short: for n = 65 in 4 groups (17, 16, 16, 16), 16·Σb + b_0 = 65·B forces b_0 = B, and
+ * then the non-increasing order forces every group to B — an exact budget would undo WCSG, so the
+ * plan keeps the allocation and stays under the budget instead (by at most s/n bits per weight).
+ * targetBits above maxBits gives every group maxBits; below minBits is rejected.
  */
 public final class BitAllocation {
     private BitAllocation() {
@@ -20,12 +23,11 @@ public final class BitAllocation {
 
     /**
      * The WCSG plan. Group g's width starts at round(mean b_c over its channels) clamped to
-     * [minBits, maxBits] (call it r_g); the final widths b_g are the ones that (1) meet the budget
-     * exactly, or else come closest from below, (2) keep b_g non-increasing from the most to the least
-     * sensitive group, as r_g is, (3) move the fewest bits, Σ size_g·|b_g − r_g|, and (4) among those,
-     * take bits from the least sensitive groups first and give them to the most sensitive first.
-     * Inside each group the columns are stored in ascending original order: the order inside a group
-     * does not change the arithmetic and keeps the gathers of x local.
+     * [minBits, maxBits]; then {@link #rebalance} takes bits from the least sensitive groups first and
+     * gives them to the most sensitive first until the total meets the budget, or is the closest
+     * total below it that such steps reach. Inside each group the columns are stored in ascending
+     * original order: the order inside a group does not change the arithmetic and keeps the gathers
+     * of x local.
      */
     public static BitPlan plan(double[] sensitivity, int targetBits, int groups, AllocationRule rule, int minBits,
             int maxBits) {
@@ -99,86 +101,45 @@ public final class BitAllocation {
     }
 
     /**
-     * Exact search (dynamic programming over groups in order) for the widths described in
-     * {@link #plan}. State after group g: its width and the total so far, stored as
-     * Σ size·(b − minBits) ∈ [0, (maxBits−minBits)·n]. The cost is lexicographic: bits moved, then a
-     * small preference term that makes taking from a less sensitive group and giving to a more
-     * sensitive group cheaper.
+     * The rebalancing of {@link #plan}, one group step (size_g bits) at a time, never breaking the
+     * order b_0 ≥ b_1 ≥ … of the sensitivity-sorted groups: while over the budget, take a bit from the
+     * least sensitive group that can give one (above minBits and above its successor); then, while a
+     * group's step still fits under the budget, give a bit to the most sensitive such group (below
+     * maxBits and below its predecessor). The result is at or under the budget by less than one group
+     * step. With groups of equal size every total and the budget are multiples of the size, so the
+     * budget is met exactly; with sizes s and s+1 it can fall short by up to s bits per output row,
+     * because an exact total would force the groups back to uniform widths (see the class comment).
      */
     static int[] rebalance(int[] rounded, int[] sizes, long budget, int minBits, int maxBits) {
         int groups = sizes.length;
-        int k = maxBits - minBits + 1;
-        long n = 0;
-        for (int s : sizes) {
-            n += s;
+        int[] b = rounded.clone();
+        long total = 0;
+        for (int g = 0; g < groups; g++) {
+            total += (long) sizes[g] * b[g];
         }
-        int span = (int) ((k - 1) * n);
-        long target = Math.min(budget - minBits * n, span);
-        long prefWeight = (long) k * groups * groups + 1;
-        if ((long) groups * k * (span + 1) > (1L << 28)) {
-            throw new IllegalArgumentException(groups + " groups of " + k + " widths over " + n
-                    + " channels are too many for the exact rebalancing search");
-        }
-        final long inf = Long.MAX_VALUE;
-        // cost[w][t]: best cost with the current group at width minBits + w and offset total t.
-        long[][] cost = new long[k][span + 1];
-        byte[][][] parent = new byte[groups][k][span + 1];
-        for (long[] row : cost) {
-            Arrays.fill(row, inf);
-        }
-        for (int w = 0; w < k; w++) {
-            cost[w][w * sizes[0]] = stepCost(0, w + minBits, rounded[0], sizes[0], groups, prefWeight);
-        }
-        for (int g = 1; g < groups; g++) {
-            long[][] next = new long[k][span + 1];
-            for (long[] row : next) {
-                Arrays.fill(row, inf);
+        while (total > budget) {
+            int g = groups - 1;
+            while (g >= 0 && !(b[g] > minBits && (g == groups - 1 || b[g] > b[g + 1]))) {
+                g--;
             }
-            for (int w = 0; w < k; w++) {
-                long step = stepCost(g, w + minBits, rounded[g], sizes[g], groups, prefWeight);
-                int add = w * sizes[g];
-                // Widths do not increase down the sensitivity order: the previous group's width is ≥ w.
-                for (int pw = w; pw < k; pw++) {
-                    long[] prev = cost[pw];
-                    for (int t = 0; t + add <= span; t++) {
-                        if (prev[t] != inf && prev[t] + step < next[w][t + add]) {
-                            next[w][t + add] = prev[t] + step;
-                            parent[g][w][t + add] = (byte) pw;
-                        }
-                    }
+            if (g < 0) {
+                throw new IllegalStateException("every group is at " + minBits + " bits and still over the budget");
+            }
+            b[g]--;
+            total -= sizes[g];
+        }
+        boolean gave = true;
+        while (gave) {
+            gave = false;
+            for (int g = 0; g < groups; g++) {
+                if (b[g] < maxBits && (g == 0 || b[g] < b[g - 1]) && total + sizes[g] <= budget) {
+                    b[g]++;
+                    total += sizes[g];
+                    gave = true;
+                    break;
                 }
             }
-            cost = next;
         }
-        // The largest reachable total not above the budget, then the cheapest way to it.
-        for (long t = target; t >= 0; t--) {
-            int best = -1;
-            for (int w = 0; w < k; w++) {
-                if (cost[w][(int) t] != inf && (best < 0 || cost[w][(int) t] < cost[best][(int) t])) {
-                    best = w;
-                }
-            }
-            if (best >= 0) {
-                int[] widths = new int[groups];
-                int total = (int) t;
-                int w = best;
-                for (int g = groups - 1; g >= 0; g--) {
-                    widths[g] = w + minBits;
-                    int pw = g > 0 ? parent[g][w][total] : 0;
-                    total -= w * sizes[g];
-                    w = pw;
-                }
-                return widths;
-            }
-        }
-        throw new IllegalStateException("no bit allocation at or below the budget");
-    }
-
-    private static long stepCost(int g, int width, int rounded, int size, int groups, long prefWeight) {
-        int d = width - rounded;
-        long moved = (long) size * Math.abs(d);
-        // Taking (d < 0) is cheaper the less sensitive the group (larger g); giving the more sensitive (smaller g).
-        long pref = d < 0 ? (long) -d * (groups - 1 - g) : (long) d * g;
-        return moved * prefWeight + pref;
+        return b;
     }
 }

@@ -132,9 +132,9 @@ public final class FisherStatistics {
                 for (int i = 0; i < grad.length; i++) {
                     sg[i] += grad[i];
                 }
-                // F_I += GᵀG; F_O += G Gᵀ = (Gᵀ)ᵀ(Gᵀ), the same column Gram on the transpose.
+                // F_I += GᵀG (Gram of the columns), F_O += G Gᵀ (Gram of the rows).
                 MatrixProducts.addColumnGram(sumInput[l][k.ordinal()], grad, m, n);
-                MatrixProducts.addColumnGram(sumOutput[l][k.ordinal()], MatrixProducts.transpose(grad, m, n), n, m);
+                MatrixProducts.addRowGram(sumOutput[l][k.ordinal()], grad, m, n);
             }
         }
         sequences++;

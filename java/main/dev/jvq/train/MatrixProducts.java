@@ -93,87 +93,111 @@ final class MatrixProducts {
         }
     }
 
-    /** Gram rows per register group: four rows of the tile share each load of the other operand. */
-    private static final int GRAM_GROUP = 4;
-    /** Gram tile: GRAM_ROWS x GRAM_COLS doubles (32 KiB) stay in cache while every row of G streams by. */
-    private static final int GRAM_ROWS = 16;
-    private static final int GRAM_COLS = 256;
+    /** Side of the register block of the Gram kernel: 4 x 4 sums held in locals. */
+    private static final int GRAM_BLOCK = 4;
 
     /**
-     * acc [n x n] += GᵀG for G [m x n] row-major, in float64, exactly symmetric. The upper triangle is
-     * cut into tiles computed in parallel; each tile is accumulated over the rows of G in order and
-     * mirrored, so every entry is the same left-to-right float64 sum over r as a plain triple loop
-     * (bit-identical to it, whatever the thread count). Tiles write disjoint parts of {@code acc}.
+     * acc [n x n] += GᵀG for G [m x n] row-major, in float64, exactly symmetric: the row Gram of Gᵀ,
+     * whose rows (the columns of G) are contiguous after one transpose.
      */
     static void addColumnGram(double[] acc, double[] g, int m, int n) {
-        if (g.length != (long) m * n || acc.length != (long) n * n) {
-            throw new IllegalArgumentException("Gram of " + g.length + " values as " + m + "x" + n + " into "
-                    + acc.length);
+        if (g.length != (long) m * n) {
+            throw new IllegalArgumentException("Gram of " + g.length + " values as " + m + "x" + n);
         }
-        int rowTiles = (n + GRAM_ROWS - 1) / GRAM_ROWS;
-        int colTiles = (n + GRAM_COLS - 1) / GRAM_COLS;
-        // Tile (ra, cb) covers rows [ra·R, ..) and columns [cb·C, ..); only tiles touching the upper triangle.
-        int[] tiles = IntStream.range(0, rowTiles * colTiles)
-                .filter(t -> (t % colTiles + 1) * GRAM_COLS > (t / colTiles) * GRAM_ROWS).toArray();
-        IntStream stream = IntStream.of(tiles);
-        if ((long) m * n * n > 1 << 20) {
-            stream = stream.parallel();
-        }
-        stream.forEach(t -> gramTile(acc, g, m, n, (t / colTiles) * GRAM_ROWS, (t % colTiles) * GRAM_COLS));
+        addRowGram(acc, transpose(g, m, n), n, m);
     }
 
-    private static void gramTile(double[] acc, double[] g, int m, int n, int a0, int b0) {
-        int a1 = Math.min(n, a0 + GRAM_ROWS);
-        // Columns left of the diagonal of this tile's first row are below the triangle: start at a0 at least.
-        int bStart = Math.max(b0, a0);
-        int b1 = Math.min(n, b0 + GRAM_COLS);
-        int w = b1 - bStart;
-        if (w <= 0) {
-            return;
+    /**
+     * acc [count x count] += A Aᵀ for A [count x len] row-major, in float64, exactly symmetric. Entry
+     * (a, b), b ≥ a, is the dot product of rows a and b summed left to right from zero, then added to
+     * acc[a,b] and mirrored to acc[b,a]: bit-identical to a plain triple loop, whatever the thread
+     * count. The upper triangle is cut into 4 x 4 blocks (16 independent sums per pass over len, 8
+     * loads for 16 multiply-adds); strips of 4 rows run in parallel and write disjoint entries.
+     */
+    static void addRowGram(double[] acc, double[] a, int count, int len) {
+        if (a.length != (long) count * len || acc.length != (long) count * count) {
+            throw new IllegalArgumentException("Gram of " + a.length + " values as " + count + "x" + len + " into "
+                    + acc.length);
         }
-        int rows = a1 - a0;
-        double[] tile = new double[GRAM_ROWS * w];
-        for (int r = 0; r < m; r++) {
-            int base = r * n;
-            int a = 0;
-            for (; a + GRAM_GROUP <= rows; a += GRAM_GROUP) {
-                double f0 = g[base + a0 + a];
-                double f1 = g[base + a0 + a + 1];
-                double f2 = g[base + a0 + a + 2];
-                double f3 = g[base + a0 + a + 3];
-                int t0 = a * w;
-                int t1 = t0 + w;
-                int t2 = t1 + w;
-                int t3 = t2 + w;
-                for (int j = 0; j < w; j++) {
-                    double v = g[base + bStart + j];
-                    tile[t0 + j] += f0 * v;
-                    tile[t1 + j] += f1 * v;
-                    tile[t2 + j] += f2 * v;
-                    tile[t3 + j] += f3 * v;
-                }
-            }
-            for (; a < rows; a++) {
-                double f = g[base + a0 + a];
-                int t0 = a * w;
-                for (int j = 0; j < w; j++) {
-                    tile[t0 + j] += f * g[base + bStart + j];
+        int strips = (count + GRAM_BLOCK - 1) / GRAM_BLOCK;
+        IntStream stream = IntStream.range(0, strips);
+        if ((long) count * count * len > 1 << 20) {
+            stream = stream.parallel();
+        }
+        stream.forEach(s -> gramStrip(acc, a, count, len, s * GRAM_BLOCK));
+    }
+
+    private static void gramStrip(double[] acc, double[] a, int count, int len, int r0) {
+        for (int c0 = r0; c0 < count; c0 += GRAM_BLOCK) {
+            if (r0 + GRAM_BLOCK <= count && c0 + GRAM_BLOCK <= count) {
+                gramBlock(acc, a, count, len, r0, c0);
+            } else {
+                for (int r = r0; r < Math.min(count, r0 + GRAM_BLOCK); r++) {
+                    for (int c = Math.max(c0, r); c < Math.min(count, c0 + GRAM_BLOCK); c++) {
+                        double s = 0;
+                        for (int k = 0; k < len; k++) {
+                            s += a[r * len + k] * a[c * len + k];
+                        }
+                        store(acc, count, r, c, s);
+                    }
                 }
             }
         }
-        for (int a = 0; a < rows; a++) {
-            int row = a0 + a;
-            for (int j = 0; j < w; j++) {
-                int col = bStart + j;
-                if (col < row) {
-                    continue;
-                }
-                double s = tile[a * w + j];
-                acc[row * n + col] += s;
-                if (col != row) {
-                    acc[col * n + row] += s;
+    }
+
+    private static void gramBlock(double[] acc, double[] a, int count, int len, int r0, int c0) {
+        int x0 = r0 * len;
+        int x1 = x0 + len;
+        int x2 = x1 + len;
+        int x3 = x2 + len;
+        int y0 = c0 * len;
+        int y1 = y0 + len;
+        int y2 = y1 + len;
+        int y3 = y2 + len;
+        double s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+        double s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+        for (int k = 0; k < len; k++) {
+            double u0 = a[x0 + k];
+            double u1 = a[x1 + k];
+            double u2 = a[x2 + k];
+            double u3 = a[x3 + k];
+            double v0 = a[y0 + k];
+            double v1 = a[y1 + k];
+            double v2 = a[y2 + k];
+            double v3 = a[y3 + k];
+            s00 += u0 * v0;
+            s01 += u0 * v1;
+            s02 += u0 * v2;
+            s03 += u0 * v3;
+            s10 += u1 * v0;
+            s11 += u1 * v1;
+            s12 += u1 * v2;
+            s13 += u1 * v3;
+            s20 += u2 * v0;
+            s21 += u2 * v1;
+            s22 += u2 * v2;
+            s23 += u2 * v3;
+            s30 += u3 * v0;
+            s31 += u3 * v1;
+            s32 += u3 * v2;
+            s33 += u3 * v3;
+        }
+        double[] s = {s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33};
+        for (int i = 0; i < GRAM_BLOCK; i++) {
+            for (int j = 0; j < GRAM_BLOCK; j++) {
+                // On a diagonal block only the upper half is new; the rest is its mirror.
+                if (c0 + j >= r0 + i) {
+                    store(acc, count, r0 + i, c0 + j, s[i * GRAM_BLOCK + j]);
                 }
             }
+        }
+    }
+
+    /** acc[r,c] += s and, off the diagonal, acc[c,r] += s: the same value both ways. */
+    private static void store(double[] acc, int count, int r, int c, double s) {
+        acc[r * count + c] += s;
+        if (c != r) {
+            acc[c * count + r] += s;
         }
     }
 

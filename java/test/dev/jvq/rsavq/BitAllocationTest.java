@@ -64,62 +64,68 @@ class BitAllocationTest {
                     double[] s = sensitivities(n, n * 10L + b);
                     BitPlan p = BitAllocation.plan(s, b, 4, rule, 1, 8);
                     checkShape(p, s, 4);
-                    assertEquals((long) b * n, p.totalBits(), rule + " n=" + n + " B=" + b);
-                    assertEquals(b, p.averageBits(), 0.0);
+                    if (n % 4 == 0) {
+                        assertEquals((long) b * n, p.totalBits(), rule + " n=" + n + " B=" + b);
+                        assertEquals(b, p.averageBits(), 0.0);
+                    } else {
+                        // 17, 16, 16, 16 columns: at or under the budget by less than one group step.
+                        long shortBy = (long) b * n - p.totalBits();
+                        assertTrue(shortBy >= 0 && shortBy < 17, rule + " n=" + n + " B=" + b + " short by " + shortBy);
+                    }
                     for (int w : p.groupBits()) {
                         assertTrue(w >= 1 && w <= 8);
                     }
-                    // With n = 65 the groups hold 17, 16, 16, 16 columns and exactness can cost the spread
-                    // (rounded 3, 2, 2, 1 is 131 bits; the only non-increasing exact neighbour is 2, 2, 2, 2).
-                    assertTrue(n == 65 || p.groupBits()[0] > p.groupBits()[3], rule + " n=" + n + " B=" + b
+                    assertTrue(p.groupBits()[0] > p.groupBits()[3], rule + " n=" + n + " B=" + b
                             + ": spread sensitivities give unequal widths " + java.util.Arrays.toString(p.groupBits()));
                 }
             }
         }
     }
 
-    /** The rebalanced widths against every non-increasing choice: exact, and with the fewest bits moved. */
+    /** Rebalancing from random non-increasing widths: order kept, budget met or undershot by less than a step. */
     @Test
-    void rebalancingMovesTheFewestBits() {
+    void rebalancingKeepsTheOrderAndReachesTheBudget() {
         SplittableRandom r = new SplittableRandom(11);
-        int[] sizes = {17, 16, 16, 16};
-        for (int trial = 0; trial < 200; trial++) {
-            int[] rounded = new int[4];
-            int top = 1 + r.nextInt(6);
-            for (int g = 0; g < 4; g++) {
-                rounded[g] = 1 + r.nextInt(top);
-                top = rounded[g];
+        for (int[] sizes : new int[][] {{17, 16, 16, 16}, {16, 16, 16, 16}, {3, 3, 2, 2, 2}}) {
+            int n = 0;
+            for (int size : sizes) {
+                n += size;
             }
-            int target = 1 + r.nextInt(6);
-            int[] got = BitAllocation.rebalance(rounded, sizes, target * 65L, 1, 6);
-            long bestMoved = Long.MAX_VALUE;
-            for (int a = 1; a <= 6; a++) {
-                for (int b = 1; b <= a; b++) {
-                    for (int c = 1; c <= b; c++) {
-                        for (int d = 1; d <= c; d++) {
-                            int[] w = {a, b, c, d};
-                            long total = 0;
-                            long moved = 0;
-                            for (int g = 0; g < 4; g++) {
-                                total += (long) sizes[g] * w[g];
-                                moved += (long) sizes[g] * Math.abs(w[g] - rounded[g]);
-                            }
-                            if (total == target * 65L) {
-                                bestMoved = Math.min(bestMoved, moved);
-                            }
-                        }
+            for (int trial = 0; trial < 300; trial++) {
+                int[] rounded = new int[sizes.length];
+                int top = 1 + r.nextInt(6);
+                for (int g = 0; g < sizes.length; g++) {
+                    rounded[g] = 1 + r.nextInt(top);
+                    top = rounded[g];
+                }
+                int target = 1 + r.nextInt(6);
+                long budget = (long) target * n;
+                int[] got = BitAllocation.rebalance(rounded, sizes, budget, 1, 6);
+                long total = 0;
+                for (int g = 0; g < sizes.length; g++) {
+                    total += (long) sizes[g] * got[g];
+                    assertTrue(got[g] >= 1 && got[g] <= 6);
+                    assertTrue(g == 0 || got[g] <= got[g - 1], "non-increasing " + java.util.Arrays.toString(got));
+                }
+                assertTrue(total <= budget, "at or under the budget");
+                // No group can take one more step without breaking the order or the budget.
+                for (int g = 0; g < sizes.length; g++) {
+                    boolean admissible = got[g] < 6 && (g == 0 || got[g] < got[g - 1]);
+                    assertTrue(!admissible || total + sizes[g] > budget, "group " + g + " could still take a bit");
+                }
+                if (sizes[0] == sizes[sizes.length - 1]) {
+                    assertEquals(budget, total, "equal groups meet the budget exactly");
+                }
+                if (total == budget) {
+                    long already = 0;
+                    for (int g = 0; g < sizes.length; g++) {
+                        already += (long) sizes[g] * rounded[g];
+                    }
+                    if (already == budget) {
+                        assertArrayEquals(rounded, got, "nothing to move");
                     }
                 }
             }
-            long total = 0;
-            long moved = 0;
-            for (int g = 0; g < 4; g++) {
-                total += (long) sizes[g] * got[g];
-                moved += (long) sizes[g] * Math.abs(got[g] - rounded[g]);
-                assertTrue(g == 0 || got[g] <= got[g - 1]);
-            }
-            assertEquals(target * 65L, total, "exact");
-            assertEquals(bestMoved, moved, "fewest bits moved from " + java.util.Arrays.toString(rounded));
         }
     }
 

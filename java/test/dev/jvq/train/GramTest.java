@@ -33,8 +33,8 @@ class GramTest {
     }
 
     @Test
-    void tiledParallelGramIsBitIdenticalToTheTripleLoop() {
-        // Sizes off the 4-row groups, the 16-row tiles and the 256-column tiles; big enough to go parallel.
+    void blockedParallelGramIsBitIdenticalToTheTripleLoop() {
+        // Sizes off the 4 x 4 blocks, big enough to go parallel.
         int[][] shapes = {{37, 23}, {1, 1}, {5, 3}, {23, 300}, {301, 41}, {129, 517}};
         SplittableRandom r = new SplittableRandom(5);
         for (int[] s : shapes) {
@@ -47,8 +47,7 @@ class GramTest {
             naiveColumnGram(want, g, m, n);
             MatrixProducts.addColumnGram(got, g, m, n);
             assertArrayEquals(want, got, 0.0, m + "x" + n + " GᵀG");
-            // Rows: G Gᵀ as the column Gram of the transpose.
-            double[] gt = MatrixProducts.transpose(g, m, n);
+            // Rows: G Gᵀ, the Gram of the rows of G.
             double[] rowsWant = new double[m * m];
             for (int a = 0; a < m; a++) {
                 for (int b = a; b < m; b++) {
@@ -63,7 +62,7 @@ class GramTest {
                 }
             }
             double[] rowsGot = new double[m * m];
-            MatrixProducts.addColumnGram(rowsGot, gt, n, m);
+            MatrixProducts.addRowGram(rowsGot, g, m, n);
             assertArrayEquals(rowsWant, rowsGot, 0.0, m + "x" + n + " G Gᵀ");
         }
         assertThrows(IllegalArgumentException.class, () -> MatrixProducts.addColumnGram(new double[4], new double[6], 3, 3));
