@@ -210,6 +210,7 @@ int32_t jvq_rtn_gemv(const uint8_t* codes, int32_t bits, int64_t group, int32_t 
      * per block of 16 for rtn_dot4_perm. */
     float* xp = NULL;
     float* fsum = NULL;
+    (void)fsum; /* only the AVX2 build reads it */
 #ifdef JVQ_AVX2
     if (bits == 4 && cols % 2 == 0 && (group == 0 || g % 16 == 0) && cols >= 16) {
         xp = (float*)malloc((size_t)(cols + gpr) * sizeof(float));

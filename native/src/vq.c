@@ -251,6 +251,7 @@ static inline __attribute__((always_inline)) void vq_groups_b4h(const uint8_t* c
     const uint8_t* p = codes + (v >> 3) * bits;
 #define VQ_H2(o0, o1) _mm256_cvtph_ps(_mm_castpd_si128(_mm_loadh_pd(_mm_load_sd((const double*)(cb + (o0))), \
                                                                     (const double*)(cb + (o1)))))
+#pragma GCC unroll 2
     for (; j < j_end; j += 32, p += bits) {
         uint64_t w0 = vq_load64(p), w1 = vq_load64(p + C.q2);
         a0 = _mm256_fmadd_ps(VQ_H2(VQ_OFF0(w0), VQ_OFF(w0, 1)), _mm256_loadu_ps(x + j), a0);
