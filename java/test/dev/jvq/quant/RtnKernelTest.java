@@ -173,6 +173,16 @@ class RtnKernelTest {
         check(150, 300, new RtnParams(4, 64, false));
     }
 
+    /** The AVX2 4-bit path (even cols, row or 16-multiple groups, symmetric and not) at odd row counts. */
+    @Test
+    void fourBitWideningPathAtEvenColumnCounts() {
+        check(64, 256, RtnParams.INT4_ROW);
+        check(37, 2050, RtnParams.INT4_ROW);
+        check(29, 48, new RtnParams(4, 16, true));
+        check(31, 160, new RtnParams(4, 32, true));
+        check(23, 96, new RtnParams(4, 32, false));
+    }
+
     @Test
     void rejectsBadLayouts() {
         try (Arena arena = Arena.ofConfined()) {
