@@ -3,11 +3,8 @@ package dev.jvq.quant;
 import dev.jvq.backend.Backend;
 import dev.jvq.backend.PqLayout;
 import java.lang.foreign.MemorySegment;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.WeakHashMap;
 
 /**
  * An RSAVQ layer (docs RSAVQ.md): W [rows x cols] ≈ diag(s) · Ŵ_P, where the stored column j holds the
@@ -27,8 +24,23 @@ import java.util.WeakHashMap;
  * @param rowScales rows fp16 scales, or null for none
  */
 public record RsavqLinear(String name, long rows, long cols, int subLength, int subspaces,
-        MemorySegment permutation, List<PqGroup> groups, MemorySegment rowScales) implements QuantizedLayer {
+        MemorySegment permutation, List<PqGroup> groups, MemorySegment rowScales, PqLayout kernelLayout)
+        implements QuantizedLayer {
 
+    /**
+     * A layer over these segments; its kernel arguments ({@link #kernelLayout}: the small native arrays
+     * of group starts, widths and pointers) are built here once, not per call.
+     */
+    public RsavqLinear(String name, long rows, long cols, int subLength, int subspaces, MemorySegment permutation,
+            List<PqGroup> groups, MemorySegment rowScales) {
+        this(name, rows, cols, subLength, subspaces, permutation, groups, rowScales, null);
+    }
+
+    /**
+     * The canonical constructor: {@code kernelLayout} null builds it from the other components. (The
+     * layout lives in the record, not in a side table keyed by the record: two layers over segments at
+     * the same addresses — one freed, one new — are equal records, and must not share kernel arguments.)
+     */
     public RsavqLinear {
         groups = List.copyOf(groups);
         if (rows < 1 || cols < 1 || rows * cols > Integer.MAX_VALUE) {
@@ -72,6 +84,9 @@ public record RsavqLinear(String name, long rows, long cols, int subLength, int 
         if (rowScales != null && rowScales.byteSize() != rows * 2) {
             throw new IllegalArgumentException(name + ": " + rowScales.byteSize() + " bytes of row scales for " + rows
                     + " rows");
+        }
+        if (kernelLayout == null) {
+            kernelLayout = newKernelLayout(rows, cols, subLength, subspaces, permutation, groups, rowScales);
         }
     }
 
@@ -121,36 +136,25 @@ public record RsavqLinear(String name, long rows, long cols, int subLength, int 
         throw new IndexOutOfBoundsException("column " + j + " of " + cols);
     }
 
-    /**
-     * The kernel arguments of each live layer (native arrays of group starts, widths and pointers), built
-     * on first use rather than per call. A record cannot hold a lazy field, so they sit here, weakly keyed:
-     * an entry goes when its layer does (the value never refers back to the layer).
-     */
-    private static final Map<RsavqLinear, PqLayout> KERNEL_ARGS = Collections.synchronizedMap(new WeakHashMap<>());
-
-    /** This layer as the arguments of {@link Backend#pqGemv} / {@link Backend#pqDequantRows}. */
-    public PqLayout kernelLayout() {
-        return KERNEL_ARGS.computeIfAbsent(this, RsavqLinear::newKernelLayout);
-    }
-
-    private static PqLayout newKernelLayout(RsavqLinear l) {
-        int n = l.groups.size();
+    private static PqLayout newKernelLayout(long rows, long cols, int subLength, int subspaces,
+            MemorySegment permutation, List<PqGroup> groups, MemorySegment rowScales) {
+        int n = groups.size();
         int[] colStart = new int[n + 1];
         int[] bits = new int[n];
         int[] k = new int[n];
         MemorySegment[] codes = new MemorySegment[n];
         MemorySegment[] codebooks = new MemorySegment[n];
         for (int g = 0; g < n; g++) {
-            PqGroup group = l.groups.get(g);
+            PqGroup group = groups.get(g);
             colStart[g] = group.colStart();
             bits[g] = group.bits();
             k[g] = group.k();
             codes[g] = group.codes();
             codebooks[g] = group.codebook().data();
         }
-        colStart[n] = Math.toIntExact(l.cols);
-        return new PqLayout(l.rows, l.cols, l.subLength, l.subspaces, l.permutation, colStart, bits, k, codes, codebooks,
-                l.rowScales == null ? MemorySegment.NULL : l.rowScales);
+        colStart[n] = Math.toIntExact(cols);
+        return new PqLayout(rows, cols, subLength, subspaces, permutation, colStart, bits, k, codes, codebooks,
+                rowScales == null ? MemorySegment.NULL : rowScales);
     }
 
     /** y = W x with the backend's fused PQ kernel (x in original column order). */

@@ -143,6 +143,35 @@ class RsavqKernelTest {
         }
     }
 
+    /**
+     * Layers built again and again over freshly allocated segments — which malloc often places at the
+     * addresses of the ones just freed, making the new layer an equal record — each multiply with
+     * their own kernel arguments, never with those of a closed arena.
+     */
+    @Test
+    void layersOverReusedAddressesKeepTheirOwnKernelArguments() {
+        for (int i = 0; i < 20; i++) {
+            try (Arena arena = Arena.ofConfined()) {
+                RsavqLinear layer = RsavqLayers.random(new java.util.Random(5), arena, "w", 37, 24, 3, 2,
+                        new int[] {12, 12}, new int[] {6, 9}, true, null);
+                MemorySegment x = arena.allocate(4L * 24);
+                for (int j = 0; j < 24; j++) {
+                    x.setAtIndex(ValueLayout.JAVA_FLOAT, j, 0.5f - j * 0.03f);
+                }
+                MemorySegment y = arena.allocate(4L * 37);
+                layer.gemv(cpu, x, y);
+                float[] w = layer.dequantizeInJava();
+                for (int r = 0; r < 37; r++) {
+                    double ref = 0;
+                    for (int j = 0; j < 24; j++) {
+                        ref += (double) w[r * 24 + j] * x.getAtIndex(ValueLayout.JAVA_FLOAT, j);
+                    }
+                    assertEquals(ref, y.getAtIndex(ValueLayout.JAVA_FLOAT, r), 1e-4 * (1 + Math.abs(ref)));
+                }
+            }
+        }
+    }
+
     @Test
     void codeBeyondTheCodebookReadsNaNNotMemory() {
         try (Arena arena = Arena.ofConfined()) {
