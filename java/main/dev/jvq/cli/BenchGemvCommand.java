@@ -43,7 +43,8 @@ import picocli.CommandLine.Option;
         description = "Time one GEMV of a random Student-t matrix, dense or quantised, against dense f32/bf16.")
 public final class BenchGemvCommand implements Callable<Integer> {
 
-    static final String METHODS = "dense-f32, dense-bf16, dense-f16, rtn4-row, rtnN-gG[-asym], hasvq-mid, hasvq-high";
+    static final String METHODS = "dense-f32, dense-bf16, dense-f16, rtn4-row, rtnN-gG[-asym], hasvq-mid, hasvq-high,"
+            + " rsavq-B (B = 2, 3, 4; EDSG and WCSG off: no calibration)";
 
     /** Rows and columns of the bandwidth-proxy matrix: 4096 x 4096 f32 = 64 MiB. */
     static final int PROXY_DIM = 4096;
@@ -62,7 +63,7 @@ public final class BenchGemvCommand implements Callable<Integer> {
     double seconds;
 
     @Option(names = "--kmeans-iters", defaultValue = "2", paramLabel = "I",
-            description = "k-means passes of the HAS-VQ quantiser (default: ${DEFAULT-VALUE}, fewer than the preset's"
+            description = "k-means passes of the HAS-VQ / RSAVQ quantiser (default: ${DEFAULT-VALUE}, fewer than the preset's"
                     + " 15 to keep the benchmark quick; the codes' layout and so the GEMV speed do not depend on it).")
     int kmeansIters;
 
