@@ -13,6 +13,7 @@ import dev.jvq.rsavq.RsavqQuantizer;
 import dev.jvq.quant.QuantizedLayer;
 import dev.jvq.quant.Rtn;
 import dev.jvq.quant.RtnLinear;
+import dev.jvq.quant.RsavqLinear;
 import dev.jvq.quant.VqLinear;
 import dev.jvq.tensor.DType;
 import dev.jvq.tensor.Tensor;
@@ -233,11 +234,12 @@ public final class BenchGemvCommand implements Callable<Integer> {
 
     /** Bytes one GEMV of a quantised layer reads, besides x. */
     static long bytesRead(QuantizedLayer q) {
-        if (q instanceof RtnLinear r) {
-            return r.storageBytes();
-        }
-        VqLinear v = (VqLinear) q;
-        return v.codeBytes() + v.codebook().data().byteSize() + v.rowScales().byteSize() + v.nnz() * 6;
+        return switch (q) {
+            case RtnLinear r -> r.storageBytes();
+            // codes, every group's codebook, the int32 permutation and the row scales, as held in memory
+            case RsavqLinear r -> r.storageBytes();
+            case VqLinear v -> v.codeBytes() + v.codebook().data().byteSize() + v.rowScales().byteSize() + v.nnz() * 6;
+        };
     }
 
     /** A dense GEMV of W stored as {@code t}. */
