@@ -5,10 +5,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jvq.JvqException;
 import dev.jvq.backend.Backend;
 import dev.jvq.calib.CalibrationSet;
+import dev.jvq.model.LinearKind;
 import dev.jvq.model.LlamaConfig;
 import dev.jvq.model.LlamaModel;
 import dev.jvq.model.ModelFiles;
 import dev.jvq.model.Tokenizer;
+import dev.jvq.rsavq.SensitivityReport;
+import dev.jvq.runtime.DenseLinear;
 import dev.jvq.train.Backward;
 import dev.jvq.train.FisherStatistics;
 import dev.jvq.train.LinearGradients;
@@ -56,6 +59,11 @@ final class BenchFisherCommand implements Callable<Integer> {
     @Option(names = "--precision", defaultValue = "f32", paramLabel = "f32|f64",
             description = "Matrix products of the backward pass (default: ${DEFAULT-VALUE}).")
     String precision;
+
+    @Option(names = "--sensitivity-report", description = "After collecting, print per block linear how far the"
+            + " mean gradient stands above its sampling noise, the spread of the paper's WCSG log2 I_c, and the rank"
+            + " correlation of the paper's and the diagonal-Fisher sensitivities (RSAVQ.md, WCSG).")
+    boolean sensitivityReport;
 
     @Option(names = "--layers", paramLabel = "FROM:TO",
             description = "Collect the statistics of layers [FROM, TO) only (default: all).")
@@ -125,6 +133,9 @@ final class BenchFisherCommand implements Callable<Integer> {
                             + " %.2f s (%.2f CPU-s)%n", i + 1, g.loss(), back[i], backCpu[i], acc[i], accCpu[i]);
                     err.flush();
                 }
+                if (sensitivityReport) {
+                    printSensitivities(err, m, f, range, seqs.size());
+                }
                 long peak = peakRssBytes();
                 double backMean = steadyMean(back);
                 double accMean = steadyMean(acc);
@@ -157,6 +168,24 @@ final class BenchFisherCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    private static void printSensitivities(PrintWriter err, LlamaModel m, FisherStatistics f, int[] range, int n) {
+        err.println("layer    kind  S|G|^2/tr(F_I)  paper log2 I: min    med    max  fisher log2 I: med    max"
+                + "  spearman");
+        for (int l = range[0]; l < range[1]; l++) {
+            for (LinearKind k : LinearKind.values()) {
+                if (!(m.linear(l, k) instanceof DenseLinear d)) {
+                    continue;
+                }
+                SensitivityReport r = SensitivityReport.of(d.weight(), f.meanGradient(l, k), f.outputFactor(l, k),
+                        f.inputFactor(l, k), n);
+                err.printf(Locale.ROOT, "%5d  %5s  %14.2f  %17.3f %6.3f %6.3f  %18.3f %6.3f  %8.2f%n", l,
+                        k.name().toLowerCase(Locale.ROOT), r.signalToNoise(), r.paperLog2()[0], r.paperLog2()[1],
+                        r.paperLog2()[2], r.fisherLog2()[1], r.fisherLog2()[2], r.spearman());
+            }
+        }
+        err.flush();
     }
 
     private int[] layerRange(LlamaConfig c) {
