@@ -27,6 +27,8 @@ typedef struct {
     int64_t* cb_off;    /* float offset of group g's table in cb */
     int64_t* cb_rows;   /* codewords per subspace table of group g: k, or 2^bits when that is larger */
     int64_t T;          /* sub-vectors down a column */
+    float* pair;        /* pair tables (pq_pairs), or NULL */
+    int64_t* pair_off;  /* float offset of group g's pair table in pair, -1 for none */
 } pq_layer;
 
 /* Codes up to this width may get subspace tables of 2^bits codewords (the ones >= k NaN), so every
@@ -91,7 +93,56 @@ static int pq_widen(pq_layer* L, const uint16_t* const* codebooks) {
     return 0;
 }
 
+/* Pair tables: for sub-vectors of 3 or 4 rows (4-lane codewords), 1 or 2 subspaces and codes of at
+ * most PQ_PAIR_BITS bits, the codes of sub-vectors t and t + 1 (t even) of a column are one field of
+ * 2 * bits bits, and entry (code(t+1) << bits | code(t)) holds both codewords side by side: one
+ * 256-bit load per two codes instead of two 128-bit loads and an insert. Built where a group has many
+ * more codes than the table has entries. The values are the widened codewords themselves, so the
+ * sums are the same fused multiply-adds as without the table. */
+#define PQ_PAIR_BITS 6
+
+static int pq_pair_worth(const pq_layer* L, int32_t g) {
+    const int32_t bits = L->code_bits[g];
+    return L->stride == 4 && L->subspaces <= 2 && bits <= PQ_PAIR_BITS && L->cb_rows[g] == ((int64_t)1 << bits)
+           && (int64_t)(L->col_start[g + 1] - L->col_start[g]) * L->T >= (int64_t)8 << (2 * bits);
+}
+
+/* Builds the pair tables of the groups that are worth one; without memory, none (slower, same sums). */
+static void pq_pairs(pq_layer* L) {
+    int64_t total = 0;
+    L->pair = NULL;
+    L->pair_off = (int64_t*)malloc((size_t)L->groups * sizeof(int64_t));
+    if (!L->pair_off) return;
+    for (int32_t g = 0; g < L->groups; g++) {
+        L->pair_off[g] = -1;
+        if (pq_pair_worth(L, g)) {
+            L->pair_off[g] = total;
+            total += ((int64_t)8) << (2 * L->code_bits[g]);
+        }
+    }
+    if (total == 0 || !(L->pair = (float*)malloc((size_t)total * sizeof(float)))) {
+        for (int32_t g = 0; g < L->groups; g++) L->pair_off[g] = -1;
+        return;
+    }
+    for (int32_t g = 0; g < L->groups; g++) {
+        if (L->pair_off[g] < 0) continue;
+        const int64_t n = (int64_t)1 << L->code_bits[g];
+        const float* even = L->cb + L->cb_off[g];                        /* subspace of an even t: 0 */
+        const float* odd = even + (L->subspaces == 2 ? n * 4 : 0);        /* of t + 1: 1 mod S */
+        float* out = L->pair + L->pair_off[g];
+        for (int64_t qb = 0; qb < n; qb++) {
+            for (int64_t qa = 0; qa < n; qa++) {
+                memcpy(out, even + qa * 4, 4 * sizeof(float));
+                memcpy(out + 4, odd + qb * 4, 4 * sizeof(float));
+                out += 8;
+            }
+        }
+    }
+}
+
 static void pq_free(pq_layer* L) {
+    free(L->pair);
+    free(L->pair_off);
     free(L->cb);
     free(L->cb_off);
 }
@@ -157,7 +208,8 @@ static inline __attribute__((always_inline)) void pq_cols_plain(const pq_layer* 
 #define PQ_BLOCK 8
 static inline __attribute__((always_inline)) void pq_group_fast(const pq_layer* P, int32_t g, const float* xp,
                                                                 float* acc, int64_t t0, int64_t t1, const int L,
-                                                                const int st, const int32_t bits) {
+                                                                const int st, const int32_t bits,
+                                                                const int const_bits) {
     enum { NACC = 4 };
     const int V = NACC * 8 / st;          /* sub-vectors per tile: 8 (st 4), 16 (st 2), 4 (st 8) */
     const int per = 8 / st;               /* sub-vectors per register */
@@ -194,6 +246,10 @@ static inline __attribute__((always_inline)) void pq_group_fast(const pq_layer* 
                 uint64_t word = 0;                                                                       \
                 const float* w[32];                                                                      \
                 for (int u = 0; u < V; u++) {                                                            \
+                    if (!const_bits) {                                                                   \
+                        w[u] = tb[u] + (int64_t)jvq_read_code(codes, (int64_t)code0 + u, bits) * st;     \
+                        continue;                                                                        \
+                    }                                                                                    \
                     if (u % cpl == 0) {                                                                  \
                         uint64_t bp = (code0 + (uint64_t)u) * (uint64_t)bits;                            \
                         memcpy(&word, codes + (bp >> 3), sizeof word);                                   \
@@ -235,28 +291,96 @@ static inline __attribute__((always_inline)) void pq_group_fast(const pq_layer* 
 #define PQ_FAST(L, st, bits)                                                                             \
     static void pq_fast_##L##_##bits(const pq_layer* P, int32_t g, const float* xp, float* acc, int64_t t0, \
                                      int64_t t1) {                                                       \
-        pq_group_fast(P, g, xp, acc, t0, t1, L, st, bits);                                               \
+        pq_group_fast(P, g, xp, acc, t0, t1, L, st, bits, 1);                                             \
     }
 #define PQ_FAST_ANY(L, st)                                                                               \
     static void pq_fast_##L##_any(const pq_layer* P, int32_t g, const float* xp, float* acc, int64_t t0,    \
                                   int64_t t1) {                                                          \
-        pq_group_fast(P, g, xp, acc, t0, t1, L, st, P->code_bits[g]);                                    \
+        pq_group_fast(P, g, xp, acc, t0, t1, L, st, P->code_bits[g], 0);                                  \
     }
-PQ_FAST(3, 4, 6) PQ_FAST(3, 4, 9) PQ_FAST(3, 4, 12) PQ_FAST_ANY(3, 4)
-PQ_FAST(2, 2, 4) PQ_FAST(2, 2, 6) PQ_FAST(2, 2, 8) PQ_FAST_ANY(2, 2)
-PQ_FAST(4, 4, 8) PQ_FAST(4, 4, 12) PQ_FAST_ANY(4, 4)
+PQ_FAST(3, 4, 3) PQ_FAST(3, 4, 6) PQ_FAST(3, 4, 9) PQ_FAST(3, 4, 12) PQ_FAST_ANY(3, 4)
+PQ_FAST(2, 2, 2) PQ_FAST(2, 2, 4) PQ_FAST(2, 2, 6) PQ_FAST(2, 2, 8) PQ_FAST(2, 2, 10) PQ_FAST(2, 2, 12)
+PQ_FAST_ANY(2, 2)
+PQ_FAST(4, 4, 4) PQ_FAST(4, 4, 8) PQ_FAST(4, 4, 12) PQ_FAST_ANY(4, 4)
 PQ_FAST_ANY(8, 8)
+
+/* The pair-table loop (see pq_pairs): tiles of 8 sub-vectors starting at an even t, 8 columns per
+ * block; a range's odd first sub-vector and its last ones go through the plain loop. */
+static inline __attribute__((always_inline)) void pq_group_pairs(const pq_layer* P, int32_t g, const float* xp,
+                                                                 float* acc, int64_t t0, int64_t t1, const int L,
+                                                                 const int32_t bits) {
+    const uint64_t pmask = (1ull << (2 * bits)) - 1ull;
+    const int64_t T = P->T;
+    const uint8_t* codes = P->codes[g];
+    const float* pt = P->pair + P->pair_off[g];
+    const int64_t c0 = P->col_start[g], c1 = P->col_start[g + 1];
+    const int64_t even = (t0 + 1) & ~(int64_t)1; /* first even sub-vector of the range */
+    const int64_t ts = even < t1 ? even : t1;
+    const int64_t te = ts + (t1 - ts) / 8 * 8;
+    for (int64_t j = c0; j < c1; j += PQ_BLOCK) {
+        const int nc = c1 - j < PQ_BLOCK ? (int)(c1 - j) : PQ_BLOCK;
+        __m256 xv[PQ_BLOCK];
+        for (int c = 0; c < PQ_BLOCK; c++) xv[c] = _mm256_set1_ps(c < nc ? xp[j + c] : 0.0f);
+        if (ts > t0) pq_cols_plain(P, g, xp, acc, j, j + nc, t0, ts, L, 4);
+        for (int64_t t = ts; t < te; t += 8) {
+            float* at = acc + (t - t0) * 4;
+            __m256 a0 = _mm256_loadu_ps(at), a1 = _mm256_loadu_ps(at + 8);
+            __m256 a2 = _mm256_loadu_ps(at + 16), a3 = _mm256_loadu_ps(at + 24);
+#define PQ_PAIR_COLUMN(c)                                                                                \
+            do {                                                                                         \
+                const uint64_t bp = (uint64_t)((j - c0 + (c)) * T + t) * (uint64_t)bits;                 \
+                uint64_t word;                                                                           \
+                memcpy(&word, codes + (bp >> 3), sizeof word);                                           \
+                word >>= bp & 7u;                                                                        \
+                a0 = _mm256_fmadd_ps(xv[c], _mm256_loadu_ps(pt + (word & pmask) * 8), a0);               \
+                a1 = _mm256_fmadd_ps(xv[c], _mm256_loadu_ps(pt + ((word >> (2 * bits)) & pmask) * 8), a1); \
+                a2 = _mm256_fmadd_ps(xv[c], _mm256_loadu_ps(pt + ((word >> (4 * bits)) & pmask) * 8), a2); \
+                a3 = _mm256_fmadd_ps(xv[c], _mm256_loadu_ps(pt + ((word >> (6 * bits)) & pmask) * 8), a3); \
+            } while (0)
+            if (nc == PQ_BLOCK) {
+                for (int c = 0; c < PQ_BLOCK; c++) PQ_PAIR_COLUMN(c);
+            } else {
+                for (int c = 0; c < nc; c++) PQ_PAIR_COLUMN(c);
+            }
+#undef PQ_PAIR_COLUMN
+            _mm256_storeu_ps(at, a0);
+            _mm256_storeu_ps(at + 8, a1);
+            _mm256_storeu_ps(at + 16, a2);
+            _mm256_storeu_ps(at + 24, a3);
+        }
+        if (te < t1) pq_cols_plain(P, g, xp, acc + (te - t0) * 4, j, j + nc, te, t1, L, 4);
+    }
+}
+
+#define PQ_PAIRS(L, bits)                                                                                \
+    static void pq_pairs_##L##_##bits(const pq_layer* P, int32_t g, const float* xp, float* acc, int64_t t0, \
+                                      int64_t t1) {                                                      \
+        pq_group_pairs(P, g, xp, acc, t0, t1, L, bits);                                                  \
+    }
+#define PQ_PAIRS_ANY(L)                                                                                  \
+    static void pq_pairs_##L##_any(const pq_layer* P, int32_t g, const float* xp, float* acc, int64_t t0,   \
+                                   int64_t t1) {                                                         \
+        pq_group_pairs(P, g, xp, acc, t0, t1, L, P->code_bits[g]);                                       \
+    }
+PQ_PAIRS(3, 6) PQ_PAIRS_ANY(3) PQ_PAIRS(4, 6) PQ_PAIRS_ANY(4)
 
 typedef void (*pq_range_fn)(const pq_layer*, int32_t, const float*, float*, int64_t, int64_t);
 
 /* The fast loop for group g of this layer, or NULL (no AVX2 shape for it). */
 static pq_range_fn pq_fast_for(const pq_layer* P, int32_t g) {
     const int32_t bits = P->code_bits[g];
+    if (P->pair_off && P->pair_off[g] >= 0) {
+        if (P->sub_len == 3) return bits == 6 ? pq_pairs_3_6 : pq_pairs_3_any;
+        return bits == 6 ? pq_pairs_4_6 : pq_pairs_4_any;
+    }
     if (P->cb_rows[g] < ((int64_t)1 << bits)) return NULL; /* codes need a range check */
     switch (P->sub_len) {
-    case 3: return bits == 6 ? pq_fast_3_6 : bits == 9 ? pq_fast_3_9 : bits == 12 ? pq_fast_3_12 : pq_fast_3_any;
-    case 2: return bits == 4 ? pq_fast_2_4 : bits == 6 ? pq_fast_2_6 : bits == 8 ? pq_fast_2_8 : pq_fast_2_any;
-    case 4: return bits == 8 ? pq_fast_4_8 : bits == 12 ? pq_fast_4_12 : pq_fast_4_any;
+    /* the widths of sub_len x whole bits per weight up to 12 bits, with constant shifts */
+    case 3: return bits == 3 ? pq_fast_3_3 : bits == 6 ? pq_fast_3_6 : bits == 9 ? pq_fast_3_9
+                 : bits == 12 ? pq_fast_3_12 : pq_fast_3_any;
+    case 2: return bits == 2 ? pq_fast_2_2 : bits == 4 ? pq_fast_2_4 : bits == 6 ? pq_fast_2_6 : bits == 8 ? pq_fast_2_8
+                 : bits == 10 ? pq_fast_2_10 : bits == 12 ? pq_fast_2_12 : pq_fast_2_any;
+    case 4: return bits == 4 ? pq_fast_4_4 : bits == 8 ? pq_fast_4_8 : bits == 12 ? pq_fast_4_12 : pq_fast_4_any;
     case 8: return pq_fast_8_any;
     default: return NULL;
     }
@@ -284,7 +408,7 @@ int32_t jvq_pq_gemv(int32_t groups, const int32_t* col_start, const int32_t* cod
     if (rows == 0) return 0;
     const int32_t stride = sub_len == 3 ? 4 : sub_len;
     pq_layer P = {groups, sub_len, subspaces, col_start, code_bits, cb_k, codes, stride, NULL, NULL, NULL,
-                  (rows + sub_len - 1) / sub_len};
+                  (rows + sub_len - 1) / sub_len, NULL, NULL};
     float* xp = (float*)malloc((size_t)cols * sizeof(float));
     pq_range_fn* range = (pq_range_fn*)malloc((size_t)groups * sizeof(pq_range_fn));
     if (!xp || !range || pq_widen(&P, codebooks) != 0) { /* no memory: say so in the output rather than crash */
@@ -294,6 +418,9 @@ int32_t jvq_pq_gemv(int32_t groups, const int32_t* col_start, const int32_t* cod
         return 0;
     }
     for (int64_t j = 0; j < cols; j++) xp[j] = x[perm[j]];
+#ifdef JVQ_AVX2
+    pq_pairs(&P);
+#endif
     for (int32_t g = 0; g < groups; g++) {
         range[g] = sub_len == 3 ? pq_plain_3 : sub_len == 1 ? pq_plain_1 : pq_plain_any;
 #ifdef JVQ_AVX2
