@@ -93,6 +93,9 @@ static int pq_widen(pq_layer* L, const uint16_t* const* codebooks) {
     return 0;
 }
 
+typedef void (*pq_range_fn)(const pq_layer*, int32_t, const float*, float*, int64_t, int64_t);
+
+#ifdef JVQ_AVX2
 /* Pair tables: for sub-vectors of 3 or 4 rows (4-lane codewords), 1 or 2 subspaces and codes of at
  * most PQ_PAIR_BITS bits, the codes of sub-vectors t and t + 1 (t even) of a column are one field of
  * 2 * bits bits, and entry (code(t+1) << bits | code(t)) holds both codewords side by side: one
@@ -139,6 +142,8 @@ static void pq_pairs(pq_layer* L) {
         }
     }
 }
+
+#endif
 
 static void pq_free(pq_layer* L) {
     free(L->pair);
@@ -363,8 +368,6 @@ static inline __attribute__((always_inline)) void pq_group_pairs(const pq_layer*
         pq_group_pairs(P, g, xp, acc, t0, t1, L, P->code_bits[g]);                                       \
     }
 PQ_PAIRS(3, 6) PQ_PAIRS_ANY(3) PQ_PAIRS(4, 6) PQ_PAIRS_ANY(4)
-
-typedef void (*pq_range_fn)(const pq_layer*, int32_t, const float*, float*, int64_t, int64_t);
 
 /* The fast loop for group g of this layer, or NULL (no AVX2 shape for it). */
 static pq_range_fn pq_fast_for(const pq_layer* P, int32_t g) {
