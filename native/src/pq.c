@@ -3,13 +3,15 @@
  * Codes run down the stored columns (column-major per group), so the GEMV walks column by column
  * and scatters x'[j] · codeword into a block of output rows: y_t += x'[j] · CB[t mod S][code(j, t)].
  * x is gathered into stored-column order once per call (x'[j] = x[perm[j]]), and every group's f16
- * codebook is widened once per call into one shared f32 table with a trailing NaN word that
+ * codebook is widened once per call into one shared f32 table (codewords of 3 padded to 4 lanes,
+ * tables padded with NaN codewords up to 2^bits where that is small) with a trailing NaN word that
  * out-of-range codes (a corrupt file) are pointed at instead of memory past the codebook.
  *
  * Threads own contiguous ranges of sub-vectors (hence of rows) and keep their partial sums in a
  * private buffer; every output element is summed over columns in stored order with fused
- * multiply-adds, so the result is bit-identical for any thread count. Four columns of a group are
- * taken at once so a sub-vector's partial sums stay in registers across them. */
+ * multiply-adds, so the result is bit-identical for any thread count and for every loop below
+ * (register tiles of sub-vectors x blocks of columns, pair tables, the plain loop): they differ only
+ * in how codes and codewords are fetched. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
