@@ -144,6 +144,34 @@ class RsavqKernelTest {
     }
 
     /**
+     * The rsavq-2 layout at a size where the kernel switches to its pair tables (two 6-bit codes as one
+     * 12-bit index into side-by-side codewords; taken only when a group has ≥ 8× more codes than the
+     * table has entries, 4096): 601 × 392 with two groups of 196 columns, 201 sub-vectors each, so
+     * 39,396 codes per group. Checked against float64, and 1 vs 2 threads.
+     */
+    @ParameterizedTest
+    @CsvSource({"3,6", "4,8", "3,3"})
+    void pairTablePathOfLargeSixBitGroups(int subLength, int bits) {
+        Random rnd = new Random(17 + subLength);
+        int rows = 601, cols = 392;
+        try (Arena arena = Arena.ofConfined()) {
+            RsavqLinear layer = RsavqLayers.random(rnd, arena, "t", rows, cols, subLength, 2, new int[] {196, 196},
+                    new int[] {bits, bits}, true, null);
+            float[] w = layer.dequantizeInJava();
+            float[] x = randomX(rnd, cols);
+            float[][] y = new float[2][];
+            for (int threads = 1; threads <= 2; threads++) {
+                cpu.setThreads(threads);
+                MemorySegment out = arena.allocate(4L * rows);
+                layer.gemv(cpu, f32(arena, x), out);
+                y[threads - 1] = out.toArray(ValueLayout.JAVA_FLOAT);
+                assertMatchesFloat64(w, x, y[threads - 1], rows, cols, threads + " thread(s)");
+            }
+            assertArrayEquals(y[0], y[1], "gemv, 1 vs 2 threads");
+        }
+    }
+
+    /**
      * Layers built again and again over freshly allocated segments — which malloc often places at the
      * addresses of the ones just freed, making the new layer an equal record — each multiply with
      * their own kernel arguments, never with those of a closed arena.
