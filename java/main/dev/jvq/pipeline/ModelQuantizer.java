@@ -71,24 +71,36 @@ public final class ModelQuantizer {
                     throw new JvqException(method.name() + ": RSAVQ needs Fisher statistics from calibration text"
                             + " (or ':edsg=off,wcsg=off' for plain PQ k-means)");
                 }
+                // With a codebook per matrix every matrix is coded on its own, so its weights, Ñ and Fisher
+                // copies are built and dropped one matrix at a time; shared codebooks need them all at once.
                 List<RsavqQuantizer.Input> inputs = new ArrayList<>();
                 for (int l = 0; l < layers; l++) {
                     for (LinearKind k : LinearKind.values()) {
                         RsavqQuantizer.Fisher f = fisher == null ? null
                                 : new RsavqQuantizer.Fisher(fisher.meanGradient(l, k), fisher.inputFactor(l, k),
                                         fisher.outputFactor(l, k));
-                        inputs.add(new RsavqQuantizer.Input(CompressedModel.linearName(l, k),
-                                k.name().toLowerCase(Locale.ROOT), dense(model, l, k).weight(), f));
+                        RsavqQuantizer.Input in = new RsavqQuantizer.Input(CompressedModel.linearName(l, k),
+                                k.name().toLowerCase(Locale.ROOT), dense(model, l, k).weight(), f);
+                        if (scope == CodebookScope.MATRIX) {
+                            RsavqQuantizer.Result r = RsavqQuantizer.quantize(List.of(in), rq.params(), scope, backend,
+                                    arena, log);
+                            model.setLinear(l, k, r.layers().getFirst());
+                            warnings.addAll(r.warnings());
+                        } else {
+                            inputs.add(in);
+                        }
                     }
                 }
-                RsavqQuantizer.Result r = RsavqQuantizer.quantize(inputs, rq.params(), scope, backend, arena, log);
-                int i = 0;
-                for (int l = 0; l < layers; l++) {
-                    for (LinearKind k : LinearKind.values()) {
-                        model.setLinear(l, k, r.layers().get(i++));
+                if (scope != CodebookScope.MATRIX) {
+                    RsavqQuantizer.Result r = RsavqQuantizer.quantize(inputs, rq.params(), scope, backend, arena, log);
+                    int i = 0;
+                    for (int l = 0; l < layers; l++) {
+                        for (LinearKind k : LinearKind.values()) {
+                            model.setLinear(l, k, r.layers().get(i++));
+                        }
                     }
+                    warnings.addAll(r.warnings());
                 }
-                warnings.addAll(r.warnings());
             }
             case QuantMethod.Rtn rtn -> {
                 for (int l = 0; l < layers; l++) {
