@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
 /** Calibration options shared by {@code quantize} and {@code demo}. */
 final class CalibrationOptions {
     @Option(names = "--calib", paramLabel = "FILE",
-            description = "Calibration text (UTF-8); paper: WikiText-2 raw train. Required by HAS-VQ.")
+            description = "Calibration text (UTF-8); paper: WikiText-2 raw train. Required by HAS-VQ and RSAVQ.")
     Path file;
 
     @Option(names = "--calib-seqs", defaultValue = "128", paramLabel = "N",
@@ -36,7 +36,8 @@ final class CalibrationOptions {
 
     CalibrationSet load(Tokenizer tok, int maxSeqLen) {
         if (file == null) {
-            throw new JvqException("--calib FILE is required for HAS-VQ (the paper calibrates on WikiText-2 raw train)");
+            throw new JvqException("--calib FILE is required for HAS-VQ and RSAVQ (the papers calibrate on WikiText-2"
+                    + " raw train)");
         }
         if (len > maxSeqLen) {
             throw new JvqException("--calib-len " + len + " exceeds the model's context of " + maxSeqLen + " tokens");
