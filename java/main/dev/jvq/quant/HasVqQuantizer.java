@@ -4,14 +4,12 @@ import dev.jvq.backend.Backend;
 import dev.jvq.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
-import java.util.zip.CRC32C;
 
 /**
  * HAS-VQ over a set of matrices with a codebook scope. For each group of matrices sharing a
@@ -92,7 +90,7 @@ public final class HasVqQuantizer {
             k = clamped;
         }
         int n = (int) Math.min(total, Math.min((long) k * p.stability(), Integer.MAX_VALUE / b));
-        SplittableRandom rng = new SplittableRandom(p.seed() * 0x9E3779B97F4A7C15L ^ stableHash(key));
+        SplittableRandom rng = Sampling.generatorFor(p.seed(), key);
         long[] picks = Sampling.withoutReplacement(total, n, rng);
 
         long bodyBytes = total * b * 4;
@@ -140,14 +138,5 @@ public final class HasVqQuantizer {
         } finally {
             keepArena.close();
         }
-    }
-
-    /** A hash of the group key that is the same on every JVM (String.hashCode is, but is only 32 bits). */
-    static long stableHash(String key) {
-        CRC32C crc = new CRC32C();
-        byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
-        crc.update(bytes);
-        long h = crc.getValue() << 32 | (key.hashCode() & 0xFFFFFFFFL);
-        return h;
     }
 }

@@ -1,11 +1,25 @@
 package dev.jvq.quant;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.zip.CRC32C;
 
 /** Uniform sampling without replacement, reproducible from a seeded {@link SplittableRandom}. */
 public final class Sampling {
     private Sampling() {}
+
+    /**
+     * The generator of one codebook's random draws: the user's seed mixed with a hash of the
+     * codebook's key that is the same on every JVM (CRC32C and String.hashCode; hashCode alone is
+     * only 32 bits), so each codebook draws independently and reproducibly.
+     */
+    public static SplittableRandom generatorFor(long seed, String key) {
+        CRC32C crc = new CRC32C();
+        crc.update(key.getBytes(StandardCharsets.UTF_8));
+        long keyHash = crc.getValue() << 32 | (key.hashCode() & 0xFFFFFFFFL);
+        return new SplittableRandom(seed * 0x9E3779B97F4A7C15L ^ keyHash);
+    }
 
     /**
      * {@code n} distinct values drawn uniformly from [0, population), sorted ascending. Floyd's

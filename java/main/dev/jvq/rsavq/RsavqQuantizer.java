@@ -8,11 +8,11 @@ import dev.jvq.quant.CodebookScope;
 import dev.jvq.quant.LittleEndian;
 import dev.jvq.quant.PqGroup;
 import dev.jvq.quant.RsavqLinear;
+import dev.jvq.quant.Sampling;
 import dev.jvq.quant.WeightRows;
 import dev.jvq.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,7 +20,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
-import java.util.zip.CRC32C;
 
 /**
  * RSAVQ over a set of matrices (docs RSAVQ.md). Per matrix: row scales, the natural gradient Ñ,
@@ -294,7 +293,7 @@ public final class RsavqQuantizer {
             log.accept("warning: " + msg);
             k = clamped;
         }
-        SplittableRandom rng = new SplittableRandom(p.seed() * 0x9E3779B97F4A7C15L ^ stableHash(key));
+        SplittableRandom rng = Sampling.generatorFor(p.seed(), key);
         float[][] tables = new float[subspaces][];
         int[][] codes = new int[subspaces][];
         for (int s = 0; s < subspaces; s++) {
@@ -329,12 +328,5 @@ public final class RsavqQuantizer {
             pm.setIndex[g] = null;
         }
         return cb;
-    }
-
-    /** A hash of the bucket key that is the same on every JVM. */
-    private static long stableHash(String key) {
-        CRC32C crc = new CRC32C();
-        crc.update(key.getBytes(StandardCharsets.UTF_8));
-        return crc.getValue() << 32 | (key.hashCode() & 0xFFFFFFFFL);
     }
 }
