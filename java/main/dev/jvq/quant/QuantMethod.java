@@ -88,9 +88,9 @@ public sealed interface QuantMethod {
         String s = text.trim().toLowerCase(Locale.ROOT);
         Matcher m = RTN.matcher(s);
         if (m.matches()) {
-            int bits = parseInt(text, "bits", m.group(1));
+            int bits = MethodText.integer(text, "bits", m.group(1));
             boolean row = m.group(2) != null;
-            int group = row ? 0 : parseInt(text, "group size", m.group(3));
+            int group = row ? 0 : MethodText.integer(text, "group size", m.group(3));
             if (!row && group < 1) {
                 throw new JvqException("method '" + text + "': group size G must be at least 1, got " + group);
             }
@@ -129,12 +129,12 @@ public sealed interface QuantMethod {
             String key = kv.substring(0, eq).trim();
             String val = kv.substring(eq + 1).trim();
             switch (key) {
-                case "b", "block" -> block = parseInt(text, key, val);
-                case "k", "centroids" -> k = parseInt(text, key, val);
-                case "rho", "sparsity" -> rho = parseDouble(text, key, val);
-                case "stability" -> stability = parseInt(text, key, val);
-                case "iters" -> iters = parseInt(text, key, val);
-                case "seed" -> seed = parseLong(text, key, val);
+                case "b", "block" -> block = MethodText.integer(text, key, val);
+                case "k", "centroids" -> k = MethodText.integer(text, key, val);
+                case "rho", "sparsity" -> rho = MethodText.number(text, key, val);
+                case "stability" -> stability = MethodText.integer(text, key, val);
+                case "iters" -> iters = MethodText.integer(text, key, val);
+                case "seed" -> seed = MethodText.longInteger(text, key, val);
                 default -> throw new JvqException("method '" + text + "': unknown HAS-VQ parameter '" + key
                         + "' (known: b, k, rho, stability, iters, seed)");
             }
@@ -143,30 +143,6 @@ public sealed interface QuantMethod {
             return new HasVq(new HasVqParams(block, k, rho, stability, iters, seed));
         } catch (JvqException e) {
             throw new JvqException("method '" + text + "': " + e.getMessage());
-        }
-    }
-
-    private static int parseInt(String text, String what, String v) {
-        try {
-            return Integer.parseInt(v);
-        } catch (NumberFormatException e) {
-            throw new JvqException("method '" + text + "': " + what + " '" + v + "' is not an integer");
-        }
-    }
-
-    private static long parseLong(String text, String what, String v) {
-        try {
-            return Long.parseLong(v);
-        } catch (NumberFormatException e) {
-            throw new JvqException("method '" + text + "': " + what + " '" + v + "' is not an integer");
-        }
-    }
-
-    private static double parseDouble(String text, String what, String v) {
-        try {
-            return Double.parseDouble(v);
-        } catch (NumberFormatException e) {
-            throw new JvqException("method '" + text + "': " + what + " '" + v + "' is not a number");
         }
     }
 }

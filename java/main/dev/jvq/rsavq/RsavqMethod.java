@@ -1,6 +1,7 @@
 package dev.jvq.rsavq;
 
 import dev.jvq.JvqException;
+import dev.jvq.quant.MethodText;
 import java.util.Locale;
 
 /**
@@ -23,7 +24,7 @@ public final class RsavqMethod {
             throw new JvqException("method '" + text + "': expected rsavq-B with B the target bits (rsavq-2, rsavq-3,"
                     + " rsavq-4)");
         }
-        int bits = integer(text, "bits", preset.substring("rsavq-".length()));
+        int bits = MethodText.integer(text, "bits", preset.substring("rsavq-".length()));
         RsavqParams d;
         try {
             d = RsavqParams.preset(bits);
@@ -56,13 +57,13 @@ public final class RsavqMethod {
             String key = kv.substring(0, eq).trim();
             String val = kv.substring(eq + 1).trim();
             switch (key) {
-                case "groups" -> groups = integer(text, key, val);
-                case "v", "vector-length" -> v = integer(text, key, val);
-                case "sub", "subspaces" -> sub = integer(text, key, val);
-                case "lambda" -> lambda = number(text, key, val);
-                case "iters" -> iters = integer(text, key, val);
-                case "kmeans" -> kmeans = integer(text, key, val);
-                case "stability" -> stability = integer(text, key, val);
+                case "groups" -> groups = MethodText.integer(text, key, val);
+                case "v", "vector-length" -> v = MethodText.integer(text, key, val);
+                case "sub", "subspaces" -> sub = MethodText.integer(text, key, val);
+                case "lambda" -> lambda = MethodText.number(text, key, val);
+                case "iters" -> iters = MethodText.integer(text, key, val);
+                case "kmeans" -> kmeans = MethodText.integer(text, key, val);
+                case "stability" -> stability = MethodText.integer(text, key, val);
                 case "allocation" -> allocation = AllocationRule.parse(val);
                 case "sensitivity" -> sensitivity = Sensitivity.parse(val);
                 case "edsg" -> edsg = onOff(text, key, val);
@@ -74,8 +75,8 @@ public final class RsavqMethod {
                             + "'");
                 };
                 case "rescale" -> rescale = onOff(text, key, val);
-                case "damping" -> damping = number(text, key, val);
-                case "seed" -> seed = longInteger(text, key, val);
+                case "damping" -> damping = MethodText.number(text, key, val);
+                case "seed" -> seed = MethodText.longInteger(text, key, val);
                 default -> throw new JvqException("method '" + text + "': unknown RSAVQ parameter '" + key
                         + "' (known: " + KEYS + ")");
             }
@@ -134,29 +135,5 @@ public final class RsavqMethod {
             case "off", "false", "0" -> false;
             default -> throw new JvqException("method '" + text + "': " + key + " must be on or off, got '" + v + "'");
         };
-    }
-
-    private static int integer(String text, String what, String v) {
-        try {
-            return Integer.parseInt(v);
-        } catch (NumberFormatException e) {
-            throw new JvqException("method '" + text + "': " + what + " '" + v + "' is not an integer");
-        }
-    }
-
-    private static long longInteger(String text, String what, String v) {
-        try {
-            return Long.parseLong(v);
-        } catch (NumberFormatException e) {
-            throw new JvqException("method '" + text + "': " + what + " '" + v + "' is not an integer");
-        }
-    }
-
-    private static double number(String text, String what, String v) {
-        try {
-            return Double.parseDouble(v);
-        } catch (NumberFormatException e) {
-            throw new JvqException("method '" + text + "': " + what + " '" + v + "' is not a number");
-        }
     }
 }
