@@ -82,22 +82,46 @@ static inline void vq_words4(const vq_layer* L, int64_t v, const float** w) {
     }
 }
 
-/* Σ_j W_body[i, j] x[j] over row i (before the row scale): codes only. */
-static float vq_row_dot(const vq_layer* L, int64_t i, const float* x, int64_t cols) {
+/* The start of row i's dot product: the part of the row lying in a vector that began on an earlier
+ * row. Sets *v to the row's first whole vector and *j to its column. */
+static inline float vq_row_head(const vq_layer* L, int64_t i, const float* x, int64_t cols, int64_t* v, int64_t* j) {
     const int64_t b = L->b;
     int64_t f0 = i * cols;
-    int64_t v = f0 / b;
-    int64_t lane = f0 - v * b;
-    int64_t j = 0;
+    *v = f0 / b;
+    *j = 0;
+    int64_t lane = f0 - *v * b;
     float acc = 0.0f;
     if (lane != 0) { /* the row starts inside vector v */
-        const float* w = vq_word(L, v);
+        const float* w = vq_word(L, *v);
         int64_t n = b - lane < cols ? b - lane : cols;
         for (int64_t t = 0; t < n; t++) acc += w[lane + t] * x[t];
-        j = n;
-        v++;
+        *j = n;
+        (*v)++;
     }
+    return acc;
+}
+
+/* The end of a row's dot product from vector v at column j on, added to acc in column order: whole
+ * vectors one by one, then the part of the last vector inside the row. */
+static inline float vq_row_tail(const vq_layer* L, const float* x, int64_t cols, int64_t v, int64_t j, float acc) {
+    const int64_t b = L->b;
+    for (; j + b <= cols; j += b, v++) {
+        const float* w = vq_word(L, v);
+        for (int64_t t = 0; t < b; t++) acc += w[t] * x[j + t];
+    }
+    if (j < cols) { /* the row ends inside vector v */
+        const float* w = vq_word(L, v);
+        for (int64_t t = 0; j + t < cols; t++) acc += w[t] * x[j + t];
+    }
+    return acc;
+}
+
+/* Σ_j W_body[i, j] x[j] over row i (before the row scale): codes only. */
+static float vq_row_dot(const vq_layer* L, int64_t i, const float* x, int64_t cols) {
+    int64_t v, j;
+    float acc = vq_row_head(L, i, x, cols, &v, &j);
 #ifdef JVQ_AVX2
+    const int64_t b = L->b;
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     if (b == 4) {
         for (; j + 16 <= cols; j += 16, v += 4) {
@@ -133,15 +157,7 @@ static float vq_row_dot(const vq_layer* L, int64_t i, const float* x, int64_t co
     }
     acc += jvq_hsum256(_mm256_add_ps(a0, a1));
 #endif
-    for (; j + b <= cols; j += b, v++) { /* remaining whole vectors (and every b without a fast path) */
-        const float* w = vq_word(L, v);
-        for (int64_t t = 0; t < b; t++) acc += w[t] * x[j + t];
-    }
-    if (j < cols) { /* the row ends inside vector v */
-        const float* w = vq_word(L, v);
-        for (int64_t t = 0; j + t < cols; t++) acc += w[t] * x[j + t];
-    }
-    return acc;
+    return vq_row_tail(L, x, cols, v, j, acc); /* the rest (and every b without a fast path) */
 }
 
 /* Widens the codebook into stack_buf or a heap buffer (*heap, to be freed); NULL if out of memory.
@@ -309,18 +325,8 @@ static inline __attribute__((always_inline)) void vq_groups_b8(const uint8_t* co
  * divisible by 8, whole groups of 8, then the rest one by one. */
 static float vq_row_dot_grouped(const vq_layer* L, int64_t i, const float* x, int64_t cols) {
     const int64_t b = L->b;
-    int64_t f0 = i * cols;
-    int64_t v = f0 / b;
-    int64_t lane = f0 - v * b;
-    int64_t j = 0;
-    float acc = 0.0f;
-    if (lane != 0) { /* the row starts inside vector v */
-        const float* w = vq_word(L, v);
-        int64_t n = b - lane < cols ? b - lane : cols;
-        for (int64_t t = 0; t < n; t++) acc += w[lane + t] * x[t];
-        j = n;
-        v++;
-    }
+    int64_t v, j;
+    float acc = vq_row_head(L, i, x, cols, &v, &j);
     for (; (v & 7) != 0 && j + b <= cols; j += b, v++) {
         const float* w = vq_word(L, v);
         for (int64_t t = 0; t < b; t++) acc += w[t] * x[j + t];
@@ -341,15 +347,7 @@ static float vq_row_dot_grouped(const vq_layer* L, int64_t i, const float* x, in
         v += (j_end - j) / b;
         j = j_end;
     }
-    for (; j + b <= cols; j += b, v++) {
-        const float* w = vq_word(L, v);
-        for (int64_t t = 0; t < b; t++) acc += w[t] * x[j + t];
-    }
-    if (j < cols) { /* the row ends inside vector v */
-        const float* w = vq_word(L, v);
-        for (int64_t t = 0; j + t < cols; t++) acc += w[t] * x[j + t];
-    }
-    return acc;
+    return vq_row_tail(L, x, cols, v, j, acc);
 }
 
 /* Lane masks: the first n lanes set. */
