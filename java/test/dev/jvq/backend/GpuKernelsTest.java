@@ -10,8 +10,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Random;
 import java.util.TreeSet;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -22,31 +20,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * references) on random data at sizes that are not multiples of the tile, warp or vector widths.
  * Runs only where a CUDA device is found; elsewhere JUnit reports it skipped.
  */
-@EnabledIf("gpuPresent")
-class GpuKernelsTest {
-
-    static CudaBackend gpu;
-    static CpuBackend cpu;
-
-    static boolean gpuPresent() {
-        return CudaProbe.probe().available();
-    }
-
-    @BeforeAll
-    static void open() {
-        gpu = CudaBackend.open();
-        cpu = new CpuBackend();
-    }
-
-    @AfterAll
-    static void close() {
-        if (gpu != null) {
-            gpu.close();
-        }
-        if (cpu != null) {
-            cpu.close();
-        }
-    }
+@EnabledIf("dev.jvq.backend.GpuTwinTest#gpuPresent")
+class GpuKernelsTest extends GpuTwinTest {
 
     /** max |got - want| within tol times the largest |want| (sums of many terms differ in rounding order). */
     static void assertClose(float[] got, float[] want, double tol, String what) {

@@ -3,45 +3,18 @@ package dev.jvq.quant;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.jvq.backend.CpuBackend;
-import dev.jvq.backend.CudaBackend;
-import dev.jvq.backend.CudaProbe;
+import dev.jvq.backend.GpuTwinTest;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** The CUDA RSAVQ kernels (cuda/pq.cu) against their CPU twins; skipped without a usable GPU. */
-@EnabledIf("gpuPresent")
-class RsavqGpuKernelTest {
-
-    static CudaBackend gpu;
-    static CpuBackend cpu;
-
-    static boolean gpuPresent() {
-        return CudaProbe.probe().available();
-    }
-
-    @BeforeAll
-    static void open() {
-        gpu = CudaBackend.open();
-        cpu = new CpuBackend();
-    }
-
-    @AfterAll
-    static void close() {
-        if (gpu != null) {
-            gpu.close();
-        }
-        if (cpu != null) {
-            cpu.close();
-        }
-    }
+@EnabledIf("dev.jvq.backend.GpuTwinTest#gpuPresent")
+class RsavqGpuKernelTest extends GpuTwinTest {
 
     @ParameterizedTest
     @CsvSource({"67,45,3,2,true", "130,77,2,1,false", "64,172,3,2,true", "1000,300,4,2,true", "70,33,40,1,false"})

@@ -3,43 +3,16 @@ package dev.jvq.quant;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.jvq.backend.CpuBackend;
-import dev.jvq.backend.CudaBackend;
-import dev.jvq.backend.CudaProbe;
+import dev.jvq.backend.GpuTwinTest;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** The CUDA RTN kernels (cuda/rtn.cu) against their CPU twins; skipped without a usable GPU. */
-@EnabledIf("gpuPresent")
-class RtnGpuKernelTest {
-
-    static CudaBackend gpu;
-    static CpuBackend cpu;
-
-    static boolean gpuPresent() {
-        return CudaProbe.probe().available();
-    }
-
-    @BeforeAll
-    static void open() {
-        gpu = CudaBackend.open();
-        cpu = new CpuBackend();
-    }
-
-    @AfterAll
-    static void close() {
-        if (gpu != null) {
-            gpu.close();
-        }
-        if (cpu != null) {
-            cpu.close();
-        }
-    }
+@EnabledIf("dev.jvq.backend.GpuTwinTest#gpuPresent")
+class RtnGpuKernelTest extends GpuTwinTest {
 
     @ParameterizedTest
     @CsvSource({"13, 131, 4, 0, true", "13, 131, 4, 32, false", "67, 257, 3, 7, true", "5, 37, 8, 32, false",
