@@ -1,12 +1,15 @@
 package dev.jvq.runtime;
 
+import static dev.jvq.runtime.Float64Ops.add;
+import static dev.jvq.runtime.Float64Ops.matvec;
+import static dev.jvq.runtime.Float64Ops.read;
+import static dev.jvq.runtime.Float64Ops.rmsnorm;
+import static dev.jvq.runtime.Float64Ops.rotate;
+
 import dev.jvq.model.LinearKind;
 import dev.jvq.model.LlamaConfig;
 import dev.jvq.model.LlamaModel;
-import dev.jvq.tensor.Tensor;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -168,20 +171,6 @@ final class ReferenceLlama {
         throw new IllegalArgumentException(metaName);
     }
 
-    static double[] read(Tensor t) {
-        MemorySegment s = t.data();
-        double[] d = new double[(int) t.elements()];
-        for (int i = 0; i < d.length; i++) {
-            d[i] = switch (t.dtype()) {
-                case F32 -> s.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
-                case F16 -> Float.float16ToFloat(s.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i));
-                case BF16 -> Float.intBitsToFloat(s.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i) << 16);
-                default -> throw new IllegalArgumentException(t.toString());
-            };
-        }
-        return d;
-    }
-
     private abstract static class Source {
         abstract double[] next(String name, long n);
 
@@ -213,12 +202,12 @@ final class ReferenceLlama {
             double[] x = new double[dim];
             System.arraycopy(emb, token * dim, x, 0, dim);
             for (int l = 0; l < layers; l++) {
-                double[] n = rmsnorm(x, rmsAtt[l]);
+                double[] n = rmsnorm(x, rmsAtt[l], eps);
                 double[] q = matvec(wq[l], n, dim);
                 double[] k = matvec(wk[l], n, kvDim);
                 double[] v = matvec(wv[l], n, kvDim);
-                rotate(q, heads, pos);
-                rotate(k, kvHeads, pos);
+                rotate(q, heads, headDim, halves, invFreq, pos);
+                rotate(k, kvHeads, headDim, halves, invFreq, pos);
                 keys[l][pos] = k;
                 values[l][pos] = v;
                 double[] out = new double[dim];
@@ -247,7 +236,7 @@ final class ReferenceLlama {
                     }
                 }
                 add(x, matvec(wo[l], out, dim));
-                double[] m = rmsnorm(x, rmsFfn[l]);
+                double[] m = rmsnorm(x, rmsFfn[l], eps);
                 double[] gate = matvec(w1[l], m, hidden);
                 double[] up = matvec(w3[l], m, hidden);
                 for (int i = 0; i < hidden; i++) {
@@ -255,53 +244,7 @@ final class ReferenceLlama {
                 }
                 add(x, matvec(w2[l], gate, dim));
             }
-            return matvec(head, rmsnorm(x, rmsFinal), vocab);
-        }
-
-        private void rotate(double[] v, int nHeads, int pos) {
-            for (int h = 0; h < nHeads; h++) {
-                for (int i = 0; i < headDim / 2; i++) {
-                    int a = h * headDim + (halves ? i : 2 * i);
-                    int b = halves ? a + headDim / 2 : a + 1;
-                    double angle = pos * invFreq[i];
-                    double x0 = v[a];
-                    double x1 = v[b];
-                    v[a] = x0 * Math.cos(angle) - x1 * Math.sin(angle);
-                    v[b] = x0 * Math.sin(angle) + x1 * Math.cos(angle);
-                }
-            }
-        }
-    }
-
-    private double[] rmsnorm(double[] x, double[] w) {
-        double ss = 0;
-        for (double v : x) {
-            ss += v * v;
-        }
-        double inv = 1 / Math.sqrt(ss / x.length + eps);
-        double[] out = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            out[i] = x[i] * inv * w[i];
-        }
-        return out;
-    }
-
-    private static double[] matvec(double[] w, double[] x, int rows) {
-        double[] y = new double[rows];
-        int cols = x.length;
-        for (int r = 0; r < rows; r++) {
-            double s = 0;
-            for (int c = 0; c < cols; c++) {
-                s += w[r * cols + c] * x[c];
-            }
-            y[r] = s;
-        }
-        return y;
-    }
-
-    private static void add(double[] x, double[] y) {
-        for (int i = 0; i < x.length; i++) {
-            x[i] += y[i];
+            return matvec(head, rmsnorm(x, rmsFinal, eps), vocab);
         }
     }
 

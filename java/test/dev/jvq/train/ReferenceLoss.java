@@ -1,13 +1,16 @@
 package dev.jvq.train;
 
+import static dev.jvq.runtime.Float64Ops.add;
+import static dev.jvq.runtime.Float64Ops.matvec;
+import static dev.jvq.runtime.Float64Ops.read;
+import static dev.jvq.runtime.Float64Ops.rmsnorm;
+import static dev.jvq.runtime.Float64Ops.rotate;
+
 import dev.jvq.backend.RopeStyle;
 import dev.jvq.model.LinearKind;
 import dev.jvq.model.LlamaConfig;
 import dev.jvq.model.LlamaModel;
 import dev.jvq.runtime.DenseLinear;
-import dev.jvq.tensor.Tensor;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * A float64 next-token loss for finite differences: one token at a time with a KV cache, written
@@ -47,15 +50,6 @@ final class ReferenceLoss {
         }
     }
 
-    static double[] read(Tensor t) {
-        MemorySegment s = t.data();
-        double[] d = new double[(int) t.elements()];
-        for (int i = 0; i < d.length; i++) {
-            d[i] = s.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
-        }
-        return d;
-    }
-
     /** Mean over t < T−1 of −log p(tokens[t+1] | tokens[0..t]). */
     double loss(int[] tokens) {
         int dim = c.dim();
@@ -71,13 +65,13 @@ final class ReferenceLoss {
             double[] x = new double[dim];
             System.arraycopy(emb, tokens[pos] * dim, x, 0, dim);
             for (int l = 0; l < c.nLayers(); l++) {
-                double[] xn = rmsnorm(x, rmsAtt[l]);
+                double[] xn = rmsnorm(x, rmsAtt[l], c.normEps());
                 double[] q = matvec(w[l][LinearKind.Q.ordinal()], xn, heads * hd);
                 double[] k = matvec(w[l][LinearKind.K.ordinal()], xn, kvDim);
                 keys[l][pos] = k;
                 values[l][pos] = matvec(w[l][LinearKind.V.ordinal()], xn, kvDim);
-                rotate(q, heads, pos);
-                rotate(k, c.nKvHeads(), pos);
+                rotate(q, heads, hd, c.ropeStyle() == RopeStyle.HALVES, invFreq, pos);
+                rotate(k, c.nKvHeads(), hd, c.ropeStyle() == RopeStyle.HALVES, invFreq, pos);
                 double[] out = new double[heads * hd];
                 for (int h = 0; h < heads; h++) {
                     int g = (h / group) * hd;
@@ -103,7 +97,7 @@ final class ReferenceLoss {
                     }
                 }
                 add(x, matvec(w[l][LinearKind.O.ordinal()], out, dim));
-                double[] mIn = rmsnorm(x, rmsFfn[l]);
+                double[] mIn = rmsnorm(x, rmsFfn[l], c.normEps());
                 double[] gate = matvec(w[l][LinearKind.GATE.ordinal()], mIn, c.hiddenDim());
                 double[] up = matvec(w[l][LinearKind.UP.ordinal()], mIn, c.hiddenDim());
                 for (int i = 0; i < gate.length; i++) {
@@ -111,7 +105,7 @@ final class ReferenceLoss {
                 }
                 add(x, matvec(w[l][LinearKind.DOWN.ordinal()], gate, dim));
             }
-            double[] logits = matvec(head, rmsnorm(x, rmsFinal), c.vocabSize());
+            double[] logits = matvec(head, rmsnorm(x, rmsFinal, c.normEps()), c.vocabSize());
             double max = Double.NEGATIVE_INFINITY;
             for (double v : logits) {
                 max = Math.max(max, v);
@@ -123,54 +117,5 @@ final class ReferenceLoss {
             nll += Math.log(sum) + max - logits[tokens[pos + 1]];
         }
         return nll / n;
-    }
-
-    // keys[l][pos] holds the rotated key: rotate() works in place on the array stored there.
-    private void rotate(double[] v, int nHeads, int pos) {
-        int hd = c.headDim();
-        boolean halves = c.ropeStyle() == RopeStyle.HALVES;
-        for (int h = 0; h < nHeads; h++) {
-            for (int i = 0; i < hd / 2; i++) {
-                int a = h * hd + (halves ? i : 2 * i);
-                int b = halves ? a + hd / 2 : a + 1;
-                double angle = pos * invFreq[i];
-                double x0 = v[a];
-                double x1 = v[b];
-                v[a] = x0 * Math.cos(angle) - x1 * Math.sin(angle);
-                v[b] = x0 * Math.sin(angle) + x1 * Math.cos(angle);
-            }
-        }
-    }
-
-    private double[] rmsnorm(double[] x, double[] wt) {
-        double ss = 0;
-        for (double v : x) {
-            ss += v * v;
-        }
-        double inv = 1 / Math.sqrt(ss / x.length + c.normEps());
-        double[] out = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            out[i] = x[i] * inv * wt[i];
-        }
-        return out;
-    }
-
-    private static double[] matvec(double[] m, double[] x, int rows) {
-        double[] y = new double[rows];
-        int cols = x.length;
-        for (int r = 0; r < rows; r++) {
-            double s = 0;
-            for (int j = 0; j < cols; j++) {
-                s += m[r * cols + j] * x[j];
-            }
-            y[r] = s;
-        }
-        return y;
-    }
-
-    private static void add(double[] x, double[] y) {
-        for (int i = 0; i < x.length; i++) {
-            x[i] += y[i];
-        }
     }
 }
