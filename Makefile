@@ -25,6 +25,18 @@ NATIVE_HDR := $(wildcard native/include/*.h)
 CFLAGS ?= -O3 -march=native -fopenmp -fPIC -std=c11 -Wall -Wextra -Wno-unused-parameter
 CC ?= gcc
 
+# The AVX-512 kernel paths built a second time against SIMDe (header-only, the _mm512 intrinsics in
+# terms of AVX2), so that `make test` checks their arithmetic on a machine without AVX-512. SIMDe
+# comes from Debian's archive (trixie's libsimde-dev; bookworm's 0.7.4 lacks intrinsics the kernels
+# use), fetched once into build/tools and checked against its SHA-256.
+SIMDE_VERSION := 0.8.2-3
+SIMDE_DEB := libsimde-dev_$(SIMDE_VERSION)_all.deb
+SIMDE_URL := http://deb.debian.org/debian/pool/main/s/simde/$(SIMDE_DEB)
+SIMDE_SHA256 := 277dcde3fb84223b7026174042646e236da42adce2fcb77031807ede8166a51e
+SIMDE_DIR := build/tools/simde-$(SIMDE_VERSION)
+SIMDE_HDR := $(SIMDE_DIR)/usr/include/simde/x86/avx512.h
+EMU512_LIB := build/avx512-emulated/libjvq.so
+
 NVCC := $(shell command -v nvcc 2>/dev/null || { [ -x /usr/local/cuda/bin/nvcc ] && echo /usr/local/cuda/bin/nvcc; })
 CUDA_SRC := $(wildcard cuda/*.cu)
 CUDA_HDR := $(wildcard cuda/*.cuh)
@@ -37,7 +49,7 @@ FATBINS := $(patsubst cuda/%.cu,$(GEN)/cuda/%.fatbin,$(CUDA_SRC))
 
 JAR := target/jvq.jar
 
-.PHONY: build native cuda test test-all run bench ptxas clean jdk maven
+.PHONY: build native native-avx512-emulated cuda test test-all run bench ptxas clean jdk maven
 
 build: $(JAR)
 
@@ -58,6 +70,21 @@ $(NATIVE_LIB): $(NATIVE_SRC) $(NATIVE_HDR)
 	@mkdir -p $(dir $@)
 	@command -v $(CC) >/dev/null || { echo "jvq: no C compiler ($(CC)); install it with 'apt-get install gcc'"; exit 1; }
 	$(CC) $(CFLAGS) -Inative/include -shared -o $@ $(NATIVE_SRC) -lm
+
+# Best effort: without SIMDe (no network, no dpkg-deb) the AVX-512 twin tests are skipped, said in one line.
+native-avx512-emulated:
+	@if [ ! -f $(SIMDE_HDR) ]; then \
+	  mkdir -p build/tools && rm -f build/tools/$(SIMDE_DEB) && \
+	  curl -fsSL -o build/tools/$(SIMDE_DEB) $(SIMDE_URL) && \
+	  echo "$(SIMDE_SHA256)  build/tools/$(SIMDE_DEB)" | sha256sum -c --quiet - && \
+	  dpkg-deb -x build/tools/$(SIMDE_DEB) $(SIMDE_DIR) && rm -f build/tools/$(SIMDE_DEB) \
+	  || { rm -rf $(SIMDE_DIR); echo "jvq: AVX-512 twin tests skipped: could not fetch SIMDe $(SIMDE_VERSION) from $(SIMDE_URL)"; }; \
+	fi
+	@if [ -f $(SIMDE_HDR) ]; then $(MAKE) --no-print-directory $(EMU512_LIB); fi
+
+$(EMU512_LIB): $(NATIVE_SRC) $(NATIVE_HDR) $(SIMDE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DJVQ_EMULATE_AVX512 -Wno-psabi -Inative/include -isystem $(SIMDE_DIR)/usr/include -shared -o $@ $(NATIVE_SRC) -lm
 
 ifeq ($(NVCC),)
 cuda:
@@ -85,12 +112,12 @@ $(JAR): maven native cuda $(shell find java bench -name '*.java' 2>/dev/null) po
 	$(MVN) $(MVN_FLAGS) package -DskipTests
 	@echo "built $(JAR)"
 
-test: maven native cuda
+test: maven native native-avx512-emulated cuda
 	$(MVN) -B -ntp package
 	@scripts/test-summary.sh
 
 # Includes the tests tagged "slow" (full-file perplexities, large synthetic shapes).
-test-all: maven native cuda
+test-all: maven native native-avx512-emulated cuda
 	$(MVN) -B -ntp -Djvq.test.excludedGroups= package
 	@scripts/test-summary.sh
 

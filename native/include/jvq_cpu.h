@@ -17,6 +17,19 @@
 #include <immintrin.h>
 #endif
 
+/* The AVX-512 paths (JVQ_AVX512, on top of JVQ_AVX2): AVX-512 F + BW + VL, which every AVX-512
+ * CPU since Skylake-SP and Zen 4 has. JVQ_EMULATE_AVX512 builds them on a machine without
+ * AVX-512 against SIMDe, which implements the _mm512 intrinsics with AVX2: the Makefile's
+ * avx512-emulated library, so that the CPU tests check the AVX-512 arithmetic on any x86 machine
+ * (its speed means nothing; only a real AVX-512 CPU measures that). */
+#if defined(JVQ_EMULATE_AVX512) && defined(JVQ_AVX2)
+#define SIMDE_ENABLE_NATIVE_ALIASES
+#include <simde/x86/avx512.h>
+#define JVQ_AVX512 1
+#elif defined(JVQ_AVX2) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+#define JVQ_AVX512 1
+#endif
+
 /* Threads a kernel may use (the bound set by jvq_set_num_threads, else all cores). A process-wide
  * value rather than omp_set_num_threads, whose setting only applies to the thread that called it
  * and Java may call kernels from any thread. */
@@ -59,6 +72,24 @@ static inline float jvq_hmax256(__m256 v) {
     s = _mm_max_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
 }
+
+#ifdef JVQ_AVX512
+/* Sum of the 16 lanes, as two 8-lane halves (SIMDe has no _mm512_reduce_add_ps). */
+static inline float jvq_hsum512(__m512 v) {
+    return jvq_hsum256(_mm256_add_ps(_mm512_castps512_ps256(v),
+                                     _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+}
+
+/* Sixteen f16 / bf16 values widened to f32 (exact). */
+static inline __m512 jvq_load16_f16(const uint16_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)p));
+}
+
+static inline __m512 jvq_load16_bf16(const uint16_t* p) {
+    __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+}
+#endif
 
 /* Eight f16 / bf16 values widened to f32 (exact). */
 static inline __m256 jvq_load8_f16(const uint16_t* p) {

@@ -35,7 +35,11 @@ void jvq_set_num_threads(int32_t n) {
 #define JVQ_COMPILER "unknown compiler"
 #endif
 
-#ifdef JVQ_AVX2
+#if defined(JVQ_AVX512) && defined(JVQ_EMULATE_AVX512)
+#define JVQ_ISA "avx512f avx512bw avx512vl (emulated by SIMDe on avx2, for tests) avx2 fma f16c"
+#elif defined(JVQ_AVX512)
+#define JVQ_ISA "avx512f avx512bw avx512vl avx2 fma f16c"
+#elif defined(JVQ_AVX2)
 #define JVQ_ISA "avx2 fma f16c"
 #else
 #define JVQ_ISA "portable C"
