@@ -162,8 +162,9 @@ public final class DemoCommand implements Callable<Integer> {
             CalibrationSet calibSet;
             HessianCalibration hessian = null;
             Map<Double, FisherStatistics> fisher = new HashMap<>();
-            try (LlamaModel fp = ModelFiles.openModel(model)) {
-                tok = ModelFiles.openTokenizerFor(tokenizer, model, fp);
+            ModelFiles.Opened opened = ModelFiles.openWithTokenizer(model, tokenizer);
+            try (LlamaModel fp = opened.model()) {
+                tok = opened.tokenizer();
                 if (seqLen > fp.config().maxSeqLen()) {
                     throw new JvqException("--seq-len " + seqLen + " exceeds the context of " + model);
                 }

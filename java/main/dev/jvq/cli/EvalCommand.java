@@ -72,8 +72,9 @@ public final class EvalCommand implements Callable<Integer> {
             throw new JvqException("--max-windows and --skip-windows must be >= 0");
         }
         long startRss = ProcessMemory.residentBytes();
-        try (LlamaModel m = ModelFiles.openModel(model)) {
-            Tokenizer tok = ModelFiles.openTokenizerFor(tokenizer, model, m);
+        ModelFiles.Opened opened = ModelFiles.openWithTokenizer(model, tokenizer);
+        try (LlamaModel m = opened.model()) {
+            Tokenizer tok = opened.tokenizer();
             if (seqLen < 2) {
                 throw new JvqException("--seq-len " + seqLen + ": a window needs at least 2 tokens");
             }

@@ -80,8 +80,9 @@ public final class GenerateCommand implements Callable<Integer> {
             throw new JvqException("--top-p " + topP + ": must be in [0, 1]");
         }
         long s = seed != null ? seed : System.nanoTime();
-        try (LlamaModel m = ModelFiles.openModel(model)) {
-            Tokenizer tok = ModelFiles.openTokenizerFor(tokenizer, model, m);
+        ModelFiles.Opened opened = ModelFiles.openWithTokenizer(model, tokenizer);
+        try (LlamaModel m = opened.model()) {
+            Tokenizer tok = opened.tokenizer();
             int[] text = tok.encode(prompt);
             // llama2.c models always start from BOS; a Hugging Face tokenizer says whether its model does.
             boolean addBos = tok.bosId() >= 0 && (!(tok instanceof HfTokenizer hf) || hf.addsBos());

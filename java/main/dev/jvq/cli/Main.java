@@ -51,7 +51,22 @@ public final class Main implements Callable<Integer> {
         CommandLine cl = commandLine();
         cl.setOut(out);
         cl.setErr(err);
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            // picocli hands only Exceptions to the handler below; a full Java heap would otherwise
+            // end the run with a stack trace. Outputs are written through temporary files, so
+            // nothing half-written is left behind.
+            err.println("jvq: " + outOfMemoryMessage(e, Runtime.getRuntime().maxMemory()));
+            err.flush();
+            return 1;
+        }
+    }
+
+    /** One line for a Java heap exhaustion: what ran out, the limit, and how to raise it. */
+    static String outOfMemoryMessage(OutOfMemoryError e, long maxHeapBytes) {
+        return "out of Java memory (" + e.getMessage() + "; the limit is " + (maxHeapBytes >> 20)
+                + " MiB): raise it with JVQ_JAVA_OPTS=-Xmx<size>, e.g. JVQ_JAVA_OPTS=-Xmx24g";
     }
 
     static CommandLine commandLine() {

@@ -169,9 +169,10 @@ public final class QuantizeCommand implements Callable<Integer> {
         if (dir == null || !Files.isDirectory(dir)) {
             throw new JvqException(this.out + ": output directory " + dir + " does not exist");
         }
-        try (LlamaModel lm = ModelFiles.openModel(model); Arena arena = Arena.ofShared();
+        ModelFiles.Opened opened = ModelFiles.openWithTokenizer(model, tokenizer);
+        try (LlamaModel lm = opened.model(); Arena arena = Arena.ofShared();
                 Backend backend = backendOptions.open()) {
-            Tokenizer tok = ModelFiles.openTokenizerFor(tokenizer, model, lm);
+            Tokenizer tok = opened.tokenizer();
             StoredTokenizer tokBytes = StoredTokenizer.capture(tokenizer, model);
             err.printf(Locale.ROOT, "quantize: %s with %s on %s (%s)%n", model, m.name(), backend.name(),
                     backend.describe());

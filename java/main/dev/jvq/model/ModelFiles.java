@@ -81,6 +81,30 @@ public final class ModelFiles {
         return Llama2cTokenizer.load(tokenizer);
     }
 
+    /** A model and its tokenizer, opened together by {@link #openWithTokenizer}. */
+    public record Opened(LlamaModel model, Tokenizer tokenizer) {}
+
+    /**
+     * Opens a model and its tokenizer ({@code explicit} if given, else the model's own, as
+     * {@link #openTokenizerFor}). A .jvq is mapped and validated once for both: opening it a second
+     * time for its tokenizer would read every section again, and while both mappings are live the
+     * file counts twice in the resident set (measured: peak RSS 385 MiB instead of 313 MiB for a
+     * 152 MiB file). The caller closes the model.
+     */
+    public static Opened openWithTokenizer(Path model, Path explicit) {
+        if (explicit == null && isCompressed(model)) {
+            CompressedModel.Loaded loaded = CompressedModel.load(model);
+            return new Opened(loaded.model(), loaded.tokenizer());
+        }
+        LlamaModel m = openModel(model);
+        try {
+            return new Opened(m, openTokenizerFor(explicit, model, m));
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
     /** Opens the tokenizer of {@code model} and checks that its vocabulary fits the model's. */
     public static Tokenizer openTokenizerFor(Path explicit, Path modelPath, LlamaModel model) {
         if (explicit == null && isCompressed(modelPath)) {
