@@ -218,6 +218,8 @@ public final class BenchGemvCommand implements Callable<Integer> {
                 if (quantiser != null) {
                     out.printf(Locale.ROOT, "  quantiser: %s%n", quantiser);
                 }
+                // Which kernel build ran (AVX-512 or AVX2 paths, compiler): ratios differ between them.
+                out.printf(Locale.ROOT, "  device: %s%n", b.describe());
             }
             out.flush();
         }

@@ -57,6 +57,16 @@ class BenchGemvCommandTest {
     }
 
     @Test
+    void textReportNamesSpeedupsAndTheKernelBuild() {
+        CliRun r = CliRun.of("bench", "gemv", "--rows", 67, "--cols", 131, "--method", "rtn4-row", "--seconds", 0.05,
+                "--backend", "cpu", "--threads", 1);
+        assertEquals(0, r.status(), r::toString);
+        assertTrue(r.out().startsWith("rtn4-row 67 x 131 on cpu: median "), r.out());
+        assertTrue(r.out().contains("over dense bf16"), r.out());
+        assertTrue(r.out().contains("  device: cpu: ") && r.out().contains("libjvq "), r.out());
+    }
+
+    @Test
     void badMethodOrShapeIsAUserError() {
         EvalCommandTest.expectError(CliRun.of("bench", "gemv", "--rows", 4, "--cols", 4, "--method", "int3"),
                 "--method int3");
