@@ -335,9 +335,12 @@ static inline __attribute__((always_inline)) void vq_groups_b8(const uint8_t* co
  * uops — one vpsrlvq, one vpandq) and used as the 64-bit indices of one vpgatherqq that fetches
  * all 8 codewords (8 bytes each in both layouts): about 1.5 instructions a vector besides the
  * gather, whose 8 loads then bound the loop (~3-5 cycles a group on Sapphire Rapids / Zen 4
- * against ~8 for the AVX2 form). Caveat: on Skylake-SP .. Ice Lake-SP with the GDS microcode
+ * against ~8 for the AVX2 form: estimates from published instruction costs, not yet measured). Caveat: on Skylake-SP .. Ice Lake-SP with the GDS microcode
  * mitigation gathers are several times slower, and there the AVX2 loop would win. The table
- * lookups are the AVX2 path's: a row for every code, NaN from k on, so no clamp. */
+ * lookups are the AVX2 path's: a row for every code, NaN from k on, so no clamp.
+ * 8 codes a cut, not 16: one gather holds 8 codewords of 8 bytes, so 8 indices in 64-bit lanes are
+ * what it takes. vpmultishiftqb (VBMI) would replace only the vpsrlvq (the and stays): not worth a
+ * second ISA macro. */
 
 /* The codes of the group at p, one per 64-bit lane: lanes 0-3 from the word at p, 4-7 from the
  * word at p + q2, at the grouped path's shifts (vq_cut_for with lg = 0). */
