@@ -1,7 +1,9 @@
 /* Sparse residual scatter: dst[row - row0][col] += val * row_scale[row] for the residuals of rows
  * [row0, row0 + nrows). The flat indices are sorted, so the row range is one contiguous run found by
  * binary search. Every write is bounds-checked against the row range, so an unsorted or
- * out-of-range index can lose residuals but never write outside dst. */
+ * out-of-range index can lose residuals but never write outside dst.
+ * No SIMD form (AVX-512 included): a vector read-add-scatter would need conflict detection for
+ * repeated indices (AVX512CD, outside the F+BW+VL baseline), and no hot path calls this. */
 #include "jvq_cpu.h"
 
 void jvq_sparse_scatter(float* dst, int64_t row0, int64_t nrows, int64_t cols, const int32_t* flat_idx,

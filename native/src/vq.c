@@ -16,7 +16,12 @@
  * insert or widening and half an FMA) and it is bound by instruction dispatch once its data sit in
  * L1 — which is why b = 4 with 11-bit codes reads an f16 copy of the codebook (16 KiB, beside a
  * 16 KiB x; the f32 table alone would fill L1). The residuals go 8 at a time through a masked
- * gather of x. */
+ * gather of x.
+ *
+ * With AVX-512 (JVQ_AVX512) the presets' groups cut their 8 codes in one vector register and fetch
+ * the 8 codewords with one gather (vq_groups512_*), and the residuals go 16 at a time under mask
+ * registers; the rest (other b, non-grouped layouts, row heads and tails, row dequantisation) keeps
+ * the AVX2 code, for the reasons given where each lives. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -321,8 +326,81 @@ static inline __attribute__((always_inline)) void vq_groups_b8(const uint8_t* co
 #undef VQ_OFF0
 #undef VQ_OFF
 
+#ifdef JVQ_AVX512
+/* The AVX-512 groups, for the two presets' layouts (b = 4 with 11-bit codes from the f16 table,
+ * b = 2 from the f32 table): the AVX2 loop spends ~4.5 instructions a vector cutting codes one by
+ * one in general registers and assembling codewords with inserts (vmovhps / vinsertf128 /
+ * vcvtph2ps: 1-2 shuffle-port uops per two codewords), so it is bound by issue and, on Intel, by
+ * port 5. Here the 8 codes of a group are cut in one register (two broadcast loads — pure load
+ * uops — one vpsrlvq, one vpandq) and used as the 64-bit indices of one vpgatherqq that fetches
+ * all 8 codewords (8 bytes each in both layouts): about 1.5 instructions a vector besides the
+ * gather, whose 8 loads then bound the loop (~3-5 cycles a group on Sapphire Rapids / Zen 4
+ * against ~8 for the AVX2 form: estimates from published instruction costs, not yet measured). Caveat: on Skylake-SP .. Ice Lake-SP with the GDS microcode
+ * mitigation gathers are several times slower, and there the AVX2 loop would win. The table
+ * lookups are the AVX2 path's: a row for every code, NaN from k on, so no clamp.
+ * 8 codes a cut, not 16: one gather holds 8 codewords of 8 bytes, so 8 indices in 64-bit lanes are
+ * what it takes. vpmultishiftqb (VBMI) would replace only the vpsrlvq (the and stays): not worth a
+ * second ISA macro. */
+
+/* The codes of the group at p, one per 64-bit lane: lanes 0-3 from the word at p, 4-7 from the
+ * word at p + q2, at the grouped path's shifts (vq_cut_for with lg = 0). */
+static inline __attribute__((always_inline)) __m512i vq_cut8_512(const uint8_t* p, const vq_cut* C, __m512i sh,
+                                                                __m512i mask) {
+    __m512i w = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)vq_load64(p)), (__mmask8)0xF0,
+                                       (long long)vq_load64(p + C->q2));
+    return _mm512_and_si512(_mm512_srlv_epi64(w, sh), mask);
+}
+
+#define VQ_CUT512_SETUP(bits)                                                                          \
+    const vq_cut C = vq_cut_for((bits), 0);                                                           \
+    const __m512i sh = _mm512_set_epi64(C.sh[7], C.sh[6], C.sh[5], C.sh[4], C.sh[3], C.sh[2], C.sh[1], \
+                                        C.sh[0]);                                                     \
+    const __m512i mask = _mm512_set1_epi64((long long)C.mask)
+
+/* b = 4, f16 table: one gather brings 8 codewords = 32 f16 weights, widened in two halves. */
+static inline __attribute__((always_inline)) void vq_groups512_b4h(const uint8_t* codes, int32_t bits,
+                                                                  const uint16_t* cbh, const float* x, int64_t j,
+                                                                  int64_t j_end, int64_t v, __m512* acc) {
+    VQ_CUT512_SETUP(bits);
+    __m512 a0 = acc[0], a1 = acc[1];
+    const uint8_t* p = codes + (v >> 3) * bits;
+    for (; j < j_end; j += 32, p += bits) {
+        __m512i g = _mm512_i64gather_epi64(vq_cut8_512(p, &C, sh, mask), (const void*)cbh, 8);
+        a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(g)), _mm512_loadu_ps(x + j), a0);
+        a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(g, 1)), _mm512_loadu_ps(x + j + 16), a1);
+    }
+    acc[0] = a0; acc[1] = a1;
+}
+
+/* b = 2, f32 table: one gather brings 8 codewords = 16 f32 weights, used as they are; two groups a
+ * step into two accumulators, so the FMA latency is not a chain of one a group. */
+static inline __attribute__((always_inline)) void vq_groups512_b2(const uint8_t* codes, int32_t bits, const float* cb,
+                                                                 const float* x, int64_t j, int64_t j_end,
+                                                                 int64_t v, __m512* acc) {
+    VQ_CUT512_SETUP(bits);
+    __m512 a0 = acc[0], a1 = acc[1];
+    const uint8_t* p = codes + (v >> 3) * bits;
+    for (; j + 32 <= j_end; j += 32, p += 2 * bits) {
+        __m512i g0 = _mm512_i64gather_epi64(vq_cut8_512(p, &C, sh, mask), (const void*)cb, 8);
+        __m512i g1 = _mm512_i64gather_epi64(vq_cut8_512(p + bits, &C, sh, mask), (const void*)cb, 8);
+        a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(g0), _mm512_loadu_ps(x + j), a0);
+        a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(g1), _mm512_loadu_ps(x + j + 16), a1);
+    }
+    if (j < j_end) { /* an odd group */
+        __m512i g0 = _mm512_i64gather_epi64(vq_cut8_512(p, &C, sh, mask), (const void*)cb, 8);
+        a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(g0), _mm512_loadu_ps(x + j), a0);
+    }
+    acc[0] = a0; acc[1] = a1;
+}
+#undef VQ_CUT512_SETUP
+/* Left on AVX2: b = 8 (one 32-byte codeword is already one load feeding one 8-wide FMA; pairing two
+ * into a zmm adds a shuffle-port insert per pair) and b = 4 from the f32 table (not a preset: each
+ * 16-byte codeword would take two gathered qwords and a permute to pair the indices). */
+#endif
+
 /* vq_row_dot for layouts vq_grouped accepts: whole vectors one by one up to a vector index
- * divisible by 8, whole groups of 8, then the rest one by one. */
+ * divisible by 8, whole groups of 8, then the rest one by one. The head and tail stay scalar under
+ * AVX-512 too: in real layers cols is a multiple of 8 b (4096, 11008, ...), so they are empty. */
 static float vq_row_dot_grouped(const vq_layer* L, int64_t i, const float* x, int64_t cols) {
     const int64_t b = L->b;
     int64_t v, j;
@@ -334,24 +412,63 @@ static float vq_row_dot_grouped(const vq_layer* L, int64_t i, const float* x, in
     int64_t span = 8 * b;
     int64_t j_end = j + (cols - j) / span * span;
     if (j_end > j) {
-        __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-        const char* cb = (const char*)L->cb;
-        /* K = 2048 (both presets) gets its own copies with the shifts as constants. */
-        if (b == 4 && L->bits == 11 && L->cbh) vq_groups_b4h(L->codes, 11, (const char*)L->cbh, x, j, j_end, v, a);
-        else if (b == 4 && L->bits == 11) vq_groups_b4(L->codes, 11, cb, x, j, j_end, v, a);
-        else if (b == 4) vq_groups_b4(L->codes, L->bits, cb, x, j, j_end, v, a);
-        else if (b == 2 && L->bits == 11) vq_groups_b2(L->codes, 11, cb, x, j, j_end, v, a);
-        else if (b == 2) vq_groups_b2(L->codes, L->bits, cb, x, j, j_end, v, a);
-        else vq_groups_b8(L->codes, L->bits, cb, x, j, j_end, v, a);
-        acc += jvq_hsum256(_mm256_add_ps(_mm256_add_ps(a[0], a[1]), _mm256_add_ps(a[2], a[3])));
+#ifdef JVQ_AVX512
+        if (b == 2 || (b == 4 && L->bits == 11 && L->cbh)) {
+            __m512 a[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+            if (b == 4) vq_groups512_b4h(L->codes, 11, L->cbh, x, j, j_end, v, a);
+            else if (L->bits == 11) vq_groups512_b2(L->codes, 11, L->cb, x, j, j_end, v, a);
+            else vq_groups512_b2(L->codes, L->bits, L->cb, x, j, j_end, v, a);
+            acc += jvq_hsum512(_mm512_add_ps(a[0], a[1]));
+        } else
+#endif
+        {
+            __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+            const char* cb = (const char*)L->cb;
+            /* K = 2048 (both presets) gets its own copies with the shifts as constants. */
+            if (b == 4 && L->bits == 11 && L->cbh) vq_groups_b4h(L->codes, 11, (const char*)L->cbh, x, j, j_end, v, a);
+            else if (b == 4 && L->bits == 11) vq_groups_b4(L->codes, 11, cb, x, j, j_end, v, a);
+            else if (b == 4) vq_groups_b4(L->codes, L->bits, cb, x, j, j_end, v, a);
+            else if (b == 2 && L->bits == 11) vq_groups_b2(L->codes, 11, cb, x, j, j_end, v, a);
+            else if (b == 2) vq_groups_b2(L->codes, L->bits, cb, x, j, j_end, v, a);
+            else vq_groups_b8(L->codes, L->bits, cb, x, j, j_end, v, a);
+            acc += jvq_hsum256(_mm256_add_ps(_mm256_add_ps(a[0], a[1]), _mm256_add_ps(a[2], a[3])));
+        }
         v += (j_end - j) / b;
         j = j_end;
     }
     return vq_row_tail(L, x, cols, v, j, acc);
 }
 
+#ifdef JVQ_AVX512
+/* Masked loads of 16 flat indices / f16 values at p: lane l is p[l] where mask k has it, else 0;
+ * k has no lane from n on, and nothing past p + n is read (masked-off lanes cannot fault). SIMDe's
+ * masked loads read all 16 lanes and mask afterwards, which could run off the end of the arrays,
+ * so the emulated build copies a short end (n < 16) through a buffer first. */
+static inline __m512i vq_masked_i32(const int32_t* p, int n, __mmask16 k) {
+#ifdef JVQ_EMULATE_AVX512
+    if (n < 16) {
+        int32_t t[16] = {0};
+        memcpy(t, p, (size_t)n * sizeof(int32_t));
+        return _mm512_maskz_mov_epi32(k, _mm512_loadu_si512(t));
+    }
+#endif
+    return _mm512_mask_loadu_epi32(_mm512_setzero_si512(), k, p);
+}
+
+static inline __m256i vq_masked_u16(const uint16_t* p, int n, __mmask16 k) {
+#ifdef JVQ_EMULATE_AVX512
+    if (n < 16) {
+        uint16_t t[16] = {0};
+        memcpy(t, p, (size_t)n * sizeof(uint16_t));
+        return _mm256_maskz_mov_epi16(k, _mm256_loadu_si256((const __m256i*)t));
+    }
+#endif
+    return _mm256_maskz_loadu_epi16(k, p);
+}
+#else
 /* Lane masks: the first n lanes set. */
 static const int32_t vq_first_lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+#endif
 #endif
 
 /* The row's sparse residuals, Σ S_ij x[j] over the entries from *p on whose flat index lies in
@@ -362,7 +479,40 @@ static inline float vq_row_sparse(const int32_t* flat_idx, const uint16_t* val, 
                                   int64_t lo, int64_t cols, const float* x) {
     int64_t p = *pp, hi = lo + cols;
     float sparse = 0.0f;
-#ifdef JVQ_AVX2
+#ifdef JVQ_AVX512
+    /* 16 entries a step, and no scalar end: the compares land in mask registers (no movemask, no
+     * lane-mask table), and masked loads take the last 1..15 entries of the array, which the AVX2
+     * path leaves to the scalar loop (it needs 8 readable entries). Half the steps of the AVX2 loop
+     * for a row's few dozen residuals. SIMDe 0.8.2 has no _mm512_mask_i32gather_ps, so lanes not
+     * taken gather x[0] (cols > 0) and are zeroed after: a gather's cost does not depend on its mask,
+     * so real hardware pays the same. */
+    if (p < nnz && cols > 0 && hi <= INT32_MAX) {
+        /* lo + cols < 2^31, so rel = idx - lo fits in int32; in the row iff 0 <= rel < cols. */
+        const __m512i vlo = _mm512_set1_epi32((int32_t)lo);
+        const __m512i vcols = _mm512_set1_epi32((int32_t)cols);
+        const __m512i zero = _mm512_setzero_si512();
+        __m512 a = _mm512_setzero_ps();
+        for (;;) {
+            int64_t left = nnz - p;
+            int n = left < 16 ? (int)left : 16;
+            __mmask16 in = (__mmask16)((1u << n) - 1u);
+            __m512i rel = _mm512_sub_epi32(vq_masked_i32(flat_idx + p, n, in), vlo);
+            __mmask16 past = _mm512_mask_cmpge_epi32_mask(in, rel, vcols);
+            __mmask16 take = _mm512_mask_cmpge_epi32_mask(in, rel, zero);
+            if (past) {
+                n = __builtin_ctz((unsigned)past);
+                take &= (__mmask16)((1u << n) - 1u);
+            }
+            __m512 xs = _mm512_maskz_mov_ps(take, _mm512_i32gather_ps(_mm512_maskz_mov_epi32(take, rel), x, 4));
+            __m512 s = _mm512_cvtph_ps(vq_masked_u16(val + p, n, take));
+            a = _mm512_fmadd_ps(s, xs, a);
+            p += n;
+            if (past || p >= nnz) break;
+        }
+        *pp = p;
+        return jvq_hsum512(a);
+    }
+#elif defined(JVQ_AVX2)
     if (p + 8 <= nnz && cols < INT32_MAX) {
         /* Flat indices and lo are < 2^31, so rel = idx - lo fits in int32; in the row iff
          * 0 <= rel < cols, past it iff rel >= cols. */
@@ -449,6 +599,8 @@ void jvq_vq_gemv(const uint8_t* codes, int32_t bits, const uint16_t* codebook, i
     free(heap);
 }
 
+/* No AVX-512 form: a tile is dequantised once for a GEMM over n tokens (VqLinear.gemm), so its
+ * cost is amortised n ways, and each codeword is already one load and one store. */
 void jvq_vq_dequant_rows(const uint8_t* codes, int32_t bits, const uint16_t* codebook, int64_t k, int64_t b,
                          const uint16_t* row_scale, const int32_t* flat_idx, const uint16_t* val, int64_t nnz,
                          float* dst, int64_t row0, int64_t nrows, int64_t cols) {

@@ -230,7 +230,9 @@ class CpuMissionKernelTest {
         "37,131,4,1,2,0", "37,131,4,7,100,50", "37,131,4,8,256,0", "37,131,4,11,2048,97", "37,131,4,13,5000,10",
         "19,131,4,16,40000,30", // 40000 x 4 codebook: heap table
         "64,256,4,11,2048,300", "33,67,2,11,2048,40", "33,67,8,8,200,40", "33,67,3,7,99,40", "33,67,1,5,20,40",
-        "21,100,16,9,300,12", "21,100,13,9,300,12", "5,3,4,24,9,2", "1,1,4,3,5,1", "7,64,8,24,11,0"})
+        "21,100,16,9,300,12", "21,100,13,9,300,12", "5,3,4,24,9,2", "1,1,4,3,5,1", "7,64,8,24,11,0",
+        "33,67,2,7,100,40", "29,90,2,13,5000,60", // b = 2 groups with bits other than 11
+        "40,300,4,11,2048,3000"})                 // ~75 residuals a row: several 16-wide residual steps
     void vqGemvAndDequantMatchFloat64(int rows, int cols, int b, int bits, int k, int nnz) {
         Random rnd = new Random(rows * 1_000_003L + cols * 1009L + b * 31L + bits);
         VqLayer q = VqLayer.random(rnd, rows, cols, b, bits, k, nnz);
@@ -298,6 +300,30 @@ class CpuMissionKernelTest {
             float[] got = toF32(y);
             assertTrue(!Float.isNaN(got[0]) && Float.isNaN(got[1]) && !Float.isNaN(got[2]),
                     java.util.Arrays.toString(got));
+        }
+    }
+
+    /** A code >= k inside a row's whole groups (the grouped and AVX-512 gather paths) reads the NaN row. */
+    @ParameterizedTest
+    @CsvSource({"4,11,2000", "2,11,2000", "2,7,100", "4,9,300", "8,9,300"})
+    void outOfRangeCodesInsideGroupsGiveNaN(int b, int bits, int k) {
+        int rows = 5, cols = 40 * b; // 40 vectors a row: 5 whole groups of 8
+        int vectors = rows * cols / b;
+        Random rnd = new Random(b * 100 + bits);
+        int[] code = new int[vectors];
+        for (int v = 0; v < vectors; v++) {
+            code[v] = rnd.nextInt(k);
+        }
+        code[2 * 40 + 21] = (1 << bits) - 1; // row 2, inside its third group
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment y = arena.allocate(4L * rows);
+            cpu.vqGemv(bytes(arena, VqLayer.pack(code, bits)), bits, u16(arena, toF16Bits(randomF32(rnd, k * b))), k,
+                    b, u16(arena, toF16Bits(new float[] {1, 1, 1, 1, 1})), MemorySegment.NULL, MemorySegment.NULL, 0,
+                    f32(arena, randomF32(rnd, cols)), y, rows, cols);
+            float[] got = toF32(y);
+            for (int i = 0; i < rows; i++) {
+                assertEquals(i == 2, Float.isNaN(got[i]), java.util.Arrays.toString(got));
+            }
         }
     }
 

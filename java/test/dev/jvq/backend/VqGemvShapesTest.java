@@ -38,7 +38,8 @@ class VqGemvShapesTest {
         "257,1024,2,11,2048,4000", // b = 2
         "131,1000,8,9,300,500",    // b = 8
         "257,1026,4,11,2048,4000", // cols % b != 0: vectors straddle rows
-        "100,1024,4,11,2048,900"}) // more codewords than rows
+        "100,1024,4,11,2048,900",  // more codewords than rows
+        "97,1000,2,11,2048,20000"}) // ~200 residuals a row; rows alternately start mid-group
     void matchesFloat64AndIsThreadCountIndependent(int rows, int cols, int b, int bits, int k, int nnz) {
         Random rnd = new Random(rows * 7919L + cols * 31L + b);
         VqLayer q = VqLayer.random(rnd, rows, cols, b, bits, k, nnz);
