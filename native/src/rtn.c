@@ -486,6 +486,52 @@ int32_t jvq_rtn_gemv(const uint8_t* codes, int32_t bits, int64_t group, int32_t 
     return 0;
 }
 
+#ifdef JVQ_AVX512
+/* The first r (0..16) lanes of v stored at p, nothing past p + r written (SIMDe's masked store
+ * would read and rewrite the whole vector, so the emulated build copies). */
+static inline void rtn_store_first_ps(float* p, __m512 v, int r) {
+#ifdef JVQ_EMULATE_AVX512
+    float buf[16];
+    _mm512_storeu_ps(buf, v);
+    memcpy(p, buf, (size_t)r * sizeof(float));
+#else
+    _mm512_mask_storeu_ps(p, (__mmask16)((1u << r) - 1u), v);
+#endif
+}
+
+/* Codes f .. f + n - 1 of one group dequantised into out, 16 a step with rtn_dot512's decode (the
+ * scalar loop reads each code with its own 64-bit load, shift and mask): symmetric s * (u - qmax),
+ * asymmetric lo + u * s as a product rounded to f32, then a sum — _mm512_mul_ps and _mm512_add_ps,
+ * the same two roundings as RtnLinear.dequantizeRows, never an FMA. A short last step is masked. */
+static void rtn_dequant512(const uint8_t* codes, int32_t bits, int64_t f, int64_t n, float s, float lo,
+                           int32_t symmetric, int32_t qmax, float* out, const rtn_ctl512* ctl) {
+    uint64_t bit0 = (uint64_t)f * (uint64_t)bits;
+    const uint8_t* p = codes + (bit0 >> 3);
+    int sh = (int)(bit0 & 7u);
+    const __m512i shuf = _mm512_loadu_si512(ctl->shuf[sh]);
+    const __m512i shift = _mm512_loadu_si512(ctl->shift[sh]);
+    const __m512i mask = _mm512_set1_epi32((1 << bits) - 1);
+    const __m512i vq = _mm512_set1_epi32(symmetric ? qmax : 0);
+    const __m512 vs = _mm512_set1_ps(s), vlo = _mm512_set1_ps(lo);
+    int wide = bits >= 4;
+#define RTN_W16(v) (symmetric ? _mm512_mul_ps(vs, v) : _mm512_add_ps(vlo, _mm512_mul_ps(v, vs)))
+#define RTN_DEC16(b) _mm512_cvtepi32_ps(_mm512_sub_epi32(bits == 8 ? rtn_widen16(_mm512_castsi512_si128(b)) \
+        : _mm512_and_si512(_mm512_srlv_epi32(_mm512_shuffle_epi8((b), shuf), shift), mask), vq))
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16, p += 2 * bits) {
+        __m512i b = bits == 8 ? _mm512_castsi128_si512(_mm_loadu_si128((const __m128i*)p)) : rtn_bytes16(p, wide);
+        _mm512_storeu_ps(out + j, RTN_W16(RTN_DEC16(b)));
+    }
+    if (j < n) {
+        int r = (int)(n - j);
+        __m512i b = _mm512_broadcast_i32x4(rtn_load_first_bytes(p, (sh + r * bits + 7) >> 3));
+        rtn_store_first_ps(out + j, RTN_W16(RTN_DEC16(b)), r);
+    }
+#undef RTN_W16
+#undef RTN_DEC16
+}
+#endif
+
 int32_t jvq_rtn_dequant_rows(const uint8_t* codes, int32_t bits, int64_t group, int32_t symmetric,
                              const uint16_t* scales, const uint16_t* zeros, float* dst, int64_t row0, int64_t nrows,
                              int64_t cols) {
@@ -493,6 +539,10 @@ int32_t jvq_rtn_dequant_rows(const uint8_t* codes, int32_t bits, int64_t group, 
     int64_t g = rtn_group_len(group, cols);
     int64_t gpr = (cols + g - 1) / g;
     int32_t qmax = (1 << (bits - 1)) - 1;
+#ifdef JVQ_AVX512
+    rtn_ctl512 ctl;
+    rtn_ctl512_init(&ctl, bits);
+#endif
     int nt = jvq_threads_for(nrows * cols);
     if (nt > nrows) nt = (int)(nrows > 0 ? nrows : 1);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
@@ -503,6 +553,10 @@ int32_t jvq_rtn_dequant_rows(const uint8_t* codes, int32_t bits, int64_t group, 
         for (int64_t p = 0; p < gpr; p++) {
             int64_t c0 = p * g, c1 = c0 + g < cols ? c0 + g : cols;
             float s = jvq_f16_to_float(scales[i * gpr + p]);
+#ifdef JVQ_AVX512
+            float lo = symmetric ? 0.0f : jvq_f16_to_float(zeros[i * gpr + p]);
+            rtn_dequant512(codes, bits, f0 + c0, c1 - c0, s, lo, symmetric, qmax, out + c0, &ctl);
+#else
             if (symmetric) {
                 for (int64_t j = c0; j < c1; j++) {
                     out[j] = s * (float)((int32_t)jvq_read_code(codes, f0 + j, bits) - qmax);
@@ -514,6 +568,7 @@ int32_t jvq_rtn_dequant_rows(const uint8_t* codes, int32_t bits, int64_t group, 
                     out[j] = lo + us;
                 }
             }
+#endif
         }
     }
     return 0;
