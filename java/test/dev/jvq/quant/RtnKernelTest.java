@@ -183,6 +183,29 @@ class RtnKernelTest {
         check(23, 96, new RtnParams(4, 32, false));
     }
 
+    /**
+     * Sizes for the 16-lane (AVX-512) steps: per range a 32-column step, one 16-column step and a
+     * masked tail of 1..15, for every width from every bit offset (odd column counts start rows
+     * mid-byte); 112 and 114 columns take the 4-bit permuted path through its 64-, 32- and
+     * 16-column blocks (group 48 = 32 + 16), 114 with a 2-column remainder.
+     */
+    @Test
+    void sixteenLaneStepsAndTails() {
+        for (int bits = 2; bits <= 8; bits++) {
+            for (int group : new int[] {0, 48}) {
+                for (boolean sym : new boolean[] {true, false}) {
+                    check(11, 115, new RtnParams(bits, group, sym)); // 3*32 + 16 + 3; groups 48 + 48 + 19
+                }
+            }
+        }
+        for (int group : new int[] {0, 48, 16}) {
+            for (boolean sym : new boolean[] {true, false}) {
+                check(7, 112, new RtnParams(4, group, sym));
+                check(6, 114, new RtnParams(4, group, sym));
+            }
+        }
+    }
+
     @Test
     void rejectsBadLayouts() {
         try (Arena arena = Arena.ofConfined()) {
