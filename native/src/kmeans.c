@@ -3,7 +3,7 @@
  * Distances are computed directly, Σ_d (v_d - c_d)², in f32 — not through ||v||² - 2v·c + ||c||²,
  * whose cancellation would misorder close centroids. The loop is vectorised across centroids: a
  * block of centroids is transposed (dimension-major) into a stack buffer, and each vector is compared
- * with 8 centroids per AVX2 instruction, keeping a per-lane running minimum and its index. Ties go to
+ * with 8 centroids per AVX2 instruction (16 per AVX-512 one), keeping a per-lane running minimum and its index. Ties go to
  * the lowest index (strict < within a lane, lowest index across lanes, earlier blocks first).
  *
  * Pass 2 adds the vectors into sums/counts. Threads own disjoint centroid ranges and visit vectors in
@@ -63,6 +63,53 @@ static inline __attribute__((always_inline)) void km_block_avx2(const float* vec
 }
 #endif
 
+#ifdef JVQ_AVX512
+/* The same running minimum over 16 centroids per instruction: per dimension one load, one subtract
+ * and one FMA serve 16 centroids instead of 8, and the compare writes a mask register that drives two
+ * masked moves (AVX2: compare + two blendv, each two uops on Intel). A block's centroid count is a
+ * multiple of 8, so its last group may be half full: a 16-lane mask keeps the absent lanes out of the
+ * loads and of the minimum. Each lane's distance is the same FMA chain over d as in the AVX2 loop, so
+ * the index and distance found are the same. */
+static inline __attribute__((always_inline)) void km_block_avx512(const float* vec, const float* ct, int64_t nb,
+                                                                  int64_t B, int32_t k0, float* best,
+                                                                  int32_t* besti) {
+    __m512 bestv = _mm512_set1_ps(INFINITY);
+    __m512i bestiv = _mm512_setzero_si512();
+    __m512i idxv = _mm512_add_epi32(_mm512_set1_epi32(k0),
+                                    _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    const __m512i sixteen = _mm512_set1_epi32(16);
+    for (int64_t g = 0; g < nb; g += 16) {
+        const __mmask16 live = nb - g >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (nb - g)) - 1u);
+        __m512 acc = _mm512_setzero_ps();
+        for (int64_t d = 0; d < B; d++) {
+            __m512 diff = _mm512_sub_ps(_mm512_set1_ps(vec[d]), _mm512_maskz_loadu_ps(live, ct + d * nb + g));
+            acc = _mm512_fmadd_ps(diff, diff, acc);
+        }
+        const __mmask16 lt = (__mmask16)(_mm512_cmp_ps_mask(acc, bestv, _CMP_LT_OQ) & live);
+        bestv = _mm512_mask_mov_ps(bestv, lt, acc);
+        bestiv = _mm512_mask_mov_epi32(bestiv, lt, idxv);
+        idxv = _mm512_add_epi32(idxv, sixteen);
+    }
+    _Alignas(64) float bd[16];
+    _Alignas(64) int32_t bi[16];
+    _mm512_store_ps(bd, bestv);
+    _mm512_store_si512((void*)bi, bestiv);
+    /* Lane minima: lowest index wins ties (a lane holds indices k0 + lane mod 16). */
+    float blk = INFINITY;
+    int32_t blki = 0;
+    for (int t = 0; t < 16; t++) {
+        if (bd[t] < blk || (bd[t] == blk && bi[t] < blki)) {
+            blk = bd[t];
+            blki = bi[t];
+        }
+    }
+    km_offer(blk, blki, best, besti); /* strict: an earlier block keeps a tie */
+}
+#define km_block_vec km_block_avx512
+#elif defined(JVQ_AVX2)
+#define km_block_vec km_block_avx2
+#endif
+
 /* Nearest centroid for vectors [i0, i1) using transposed centroid blocks. */
 static void km_assign_transposed(const float* v, int64_t i0, int64_t i1, const float* c, int64_t k, int64_t b,
                                  int32_t* idx, float* dist2) {
@@ -86,10 +133,10 @@ static void km_assign_transposed(const float* v, int64_t i0, int64_t i1, const f
 #ifdef JVQ_AVX2
                 if (full > 0) {
                     switch (b) {
-                        case 2: km_block_avx2(vec, ct, full, 2, (int32_t)k0, &best[t], &besti[t]); break;
-                        case 4: km_block_avx2(vec, ct, full, 4, (int32_t)k0, &best[t], &besti[t]); break;
-                        case 8: km_block_avx2(vec, ct, full, 8, (int32_t)k0, &best[t], &besti[t]); break;
-                        default: km_block_avx2(vec, ct, full, b, (int32_t)k0, &best[t], &besti[t]); break;
+                        case 2: km_block_vec(vec, ct, full, 2, (int32_t)k0, &best[t], &besti[t]); break;
+                        case 4: km_block_vec(vec, ct, full, 4, (int32_t)k0, &best[t], &besti[t]); break;
+                        case 8: km_block_vec(vec, ct, full, 8, (int32_t)k0, &best[t], &besti[t]); break;
+                        default: km_block_vec(vec, ct, full, b, (int32_t)k0, &best[t], &besti[t]); break;
                     }
                 }
 #else
@@ -124,7 +171,21 @@ static void km_assign_direct(const float* v, int64_t i0, int64_t i1, const float
             const float* cj = c + j * b;
             int64_t d = 0;
             float acc = 0.0f;
-#ifdef JVQ_AVX2
+#ifdef JVQ_AVX512
+            /* 16 dimensions per FMA and a masked last step instead of up to 15 scalar ones. */
+            __m512 a = _mm512_setzero_ps();
+            for (; d + 16 <= b; d += 16) {
+                __m512 diff = _mm512_sub_ps(_mm512_loadu_ps(vec + d), _mm512_loadu_ps(cj + d));
+                a = _mm512_fmadd_ps(diff, diff, a);
+            }
+            if (d < b) {
+                const __mmask16 live = (__mmask16)((1u << (b - d)) - 1u);
+                __m512 diff = _mm512_sub_ps(_mm512_maskz_loadu_ps(live, vec + d), _mm512_maskz_loadu_ps(live, cj + d));
+                a = _mm512_fmadd_ps(diff, diff, a);
+                d = b;
+            }
+            acc = jvq_hsum512(a);
+#elif defined(JVQ_AVX2)
             __m256 a = _mm256_setzero_ps();
             for (; d + 8 <= b; d += 8) {
                 __m256 diff = _mm256_sub_ps(_mm256_loadu_ps(vec + d), _mm256_loadu_ps(cj + d));

@@ -172,6 +172,34 @@ class RsavqKernelTest {
     }
 
     /**
+     * Groups of 1- to 4-bit codes, whose whole widened codebook (every subspace) is at most 32 floats:
+     * the AVX-512 build holds those in registers. 1003 rows, so tiles of 16 or 32 sub-vectors leave
+     * tails and the second thread starts off-tile; groups whose table is larger (4-bit codes of 4-lane
+     * codewords, 3-bit ones with 2 subspaces) sit beside them. Checked against float64, and 1 vs 2 threads.
+     */
+    @ParameterizedTest
+    @CsvSource({"2,1,2,4,1,3", "2,3,2,1,2,3", "3,2,2,1,2,3", "4,1,3,2,4,1", "3,1,3,2,1,2"})
+    void smallCodebooksOfFewBitGroups(int subLength, int subspaces, int b0, int b1, int b2, int b3) {
+        Random rnd = new Random(29 + subLength * 7L + subspaces);
+        int rows = 1003, cols = 157;
+        try (Arena arena = Arena.ofConfined()) {
+            RsavqLinear layer = RsavqLayers.random(rnd, arena, "t", rows, cols, subLength, subspaces,
+                    RsavqLayers.split(cols, 4), new int[] {b0, b1, b2, b3}, true, null);
+            float[] w = layer.dequantizeInJava();
+            float[] x = randomX(rnd, cols);
+            float[][] y = new float[2][];
+            for (int threads = 1; threads <= 2; threads++) {
+                cpu.setThreads(threads);
+                MemorySegment out = arena.allocate(4L * rows);
+                layer.gemv(cpu, f32(arena, x), out);
+                y[threads - 1] = out.toArray(ValueLayout.JAVA_FLOAT);
+                assertMatchesFloat64(w, x, y[threads - 1], rows, cols, threads + " thread(s)");
+            }
+            assertArrayEquals(y[0], y[1], "gemv, 1 vs 2 threads");
+        }
+    }
+
+    /**
      * Layers built again and again over freshly allocated segments — which malloc often places at the
      * addresses of the ones just freed, making the new layer an equal record — each multiply with
      * their own kernel arguments, never with those of a closed arena.
