@@ -26,6 +26,16 @@
 #define SIMDE_ENABLE_NATIVE_ALIASES
 #include <simde/x86/avx512.h>
 #define JVQ_AVX512 1
+/* SIMDe's masked loads read all 16 lanes and mask afterwards; hardware never touches a masked-off
+ * lane, and the kernels rely on that at the ends of arrays. The emulated build reads lane by lane. */
+static inline __m512 jvq_emulated_maskz_loadu_ps(__mmask16 k, const void* p) {
+    float t[16];
+    const float* f = (const float*)p;
+    for (int l = 0; l < 16; l++) t[l] = ((k >> l) & 1) ? f[l] : 0.0f;
+    return _mm512_loadu_ps(t);
+}
+#undef _mm512_maskz_loadu_ps
+#define _mm512_maskz_loadu_ps(k, p) jvq_emulated_maskz_loadu_ps((k), (p))
 #elif defined(JVQ_AVX2) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
 #define JVQ_AVX512 1
 #endif
