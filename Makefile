@@ -115,12 +115,15 @@ $(JAR): maven native cuda $(shell find java bench -name '*.java' 2>/dev/null) po
 	$(MVN) $(MVN_FLAGS) package -DskipTests
 	@echo "built $(JAR)"
 
+# Old reports are removed first: the summary counts every report it finds.
 test: maven native native-avx512-emulated cuda
+	@rm -rf target/surefire-reports target/surefire-reports-avx512-emulated
 	$(MVN) -B -ntp package
 	@scripts/test-summary.sh
 
 # Includes the tests tagged "slow" (full-file perplexities, large synthetic shapes).
 test-all: maven native native-avx512-emulated cuda
+	@rm -rf target/surefire-reports target/surefire-reports-avx512-emulated
 	$(MVN) -B -ntp -Djvq.test.excludedGroups= package
 	@scripts/test-summary.sh
 
