@@ -70,6 +70,21 @@ class RsavqKernelTest {
         }
     }
 
+    /** GEMV on 1 and on 2 threads: each against float64, and the two bit-identical. */
+    static void assertGemvMatchesFloat64OnOneAndTwoThreads(RsavqLinear layer, float[] x, Arena arena, int rows,
+            int cols) {
+        float[] w = layer.dequantizeInJava();
+        float[][] y = new float[2][];
+        for (int threads = 1; threads <= 2; threads++) {
+            cpu.setThreads(threads);
+            MemorySegment out = arena.allocate(4L * rows);
+            layer.gemv(cpu, f32(arena, x), out);
+            y[threads - 1] = out.toArray(ValueLayout.JAVA_FLOAT);
+            assertMatchesFloat64(w, x, y[threads - 1], rows, cols, threads + " thread(s)");
+        }
+        assertArrayEquals(y[0], y[1], "gemv, 1 vs 2 threads");
+    }
+
     @ParameterizedTest
     @CsvSource({
         "67,45,3,2,true",
@@ -157,17 +172,7 @@ class RsavqKernelTest {
         try (Arena arena = Arena.ofConfined()) {
             RsavqLinear layer = RsavqLayers.random(rnd, arena, "t", rows, cols, subLength, 2, new int[] {196, 196},
                     new int[] {bits, bits}, true, null);
-            float[] w = layer.dequantizeInJava();
-            float[] x = randomX(rnd, cols);
-            float[][] y = new float[2][];
-            for (int threads = 1; threads <= 2; threads++) {
-                cpu.setThreads(threads);
-                MemorySegment out = arena.allocate(4L * rows);
-                layer.gemv(cpu, f32(arena, x), out);
-                y[threads - 1] = out.toArray(ValueLayout.JAVA_FLOAT);
-                assertMatchesFloat64(w, x, y[threads - 1], rows, cols, threads + " thread(s)");
-            }
-            assertArrayEquals(y[0], y[1], "gemv, 1 vs 2 threads");
+            assertGemvMatchesFloat64OnOneAndTwoThreads(layer, randomX(rnd, cols), arena, rows, cols);
         }
     }
 
@@ -185,17 +190,7 @@ class RsavqKernelTest {
         try (Arena arena = Arena.ofConfined()) {
             RsavqLinear layer = RsavqLayers.random(rnd, arena, "t", rows, cols, subLength, subspaces,
                     RsavqLayers.split(cols, 4), new int[] {b0, b1, b2, b3}, true, null);
-            float[] w = layer.dequantizeInJava();
-            float[] x = randomX(rnd, cols);
-            float[][] y = new float[2][];
-            for (int threads = 1; threads <= 2; threads++) {
-                cpu.setThreads(threads);
-                MemorySegment out = arena.allocate(4L * rows);
-                layer.gemv(cpu, f32(arena, x), out);
-                y[threads - 1] = out.toArray(ValueLayout.JAVA_FLOAT);
-                assertMatchesFloat64(w, x, y[threads - 1], rows, cols, threads + " thread(s)");
-            }
-            assertArrayEquals(y[0], y[1], "gemv, 1 vs 2 threads");
+            assertGemvMatchesFloat64OnOneAndTwoThreads(layer, randomX(rnd, cols), arena, rows, cols);
         }
     }
 
