@@ -26,16 +26,52 @@
 #define SIMDE_ENABLE_NATIVE_ALIASES
 #include <simde/x86/avx512.h>
 #define JVQ_AVX512 1
-/* SIMDe's masked loads read all 16 lanes and mask afterwards; hardware never touches a masked-off
- * lane, and the kernels rely on that at the ends of arrays. The emulated build reads lane by lane. */
+/* SIMDe's masked loads and stores read (and rewrite) all lanes and mask afterwards; hardware never
+ * touches a masked-off lane, and the kernels rely on that at the ends of arrays. So the masked
+ * accesses the kernels use are redefined here, lane by lane, for the emulated build only; the
+ * kernels call the intrinsics as they are. Two that SIMDe 0.8.2 lacks are added the same way. */
 static inline __m512 jvq_emulated_maskz_loadu_ps(__mmask16 k, const void* p) {
     float t[16];
     const float* f = (const float*)p;
     for (int l = 0; l < 16; l++) t[l] = ((k >> l) & 1) ? f[l] : 0.0f;
     return _mm512_loadu_ps(t);
 }
+static inline __m512i jvq_emulated_maskz_loadu_epi32(__mmask16 k, const void* p) {
+    int32_t t[16];
+    const int32_t* q = (const int32_t*)p;
+    for (int l = 0; l < 16; l++) t[l] = ((k >> l) & 1) ? q[l] : 0;
+    return _mm512_loadu_si512(t);
+}
+static inline __m256i jvq_emulated_maskz_loadu_epi16(__mmask16 k, const void* p) {
+    uint16_t t[16];
+    const uint16_t* q = (const uint16_t*)p;
+    for (int l = 0; l < 16; l++) t[l] = ((k >> l) & 1) ? q[l] : 0;
+    return _mm256_loadu_si256((const __m256i*)t);
+}
+static inline __m128i jvq_emulated_maskz_loadu_epi8(__mmask16 k, const void* p) {
+    uint8_t t[16];
+    const uint8_t* q = (const uint8_t*)p;
+    for (int l = 0; l < 16; l++) t[l] = ((k >> l) & 1) ? q[l] : 0;
+    return _mm_loadu_si128((const __m128i*)t);
+}
+static inline void jvq_emulated_mask_storeu_ps(void* p, __mmask16 k, __m512 v) {
+    float t[16];
+    float* f = (float*)p;
+    _mm512_storeu_ps(t, v);
+    for (int l = 0; l < 16; l++) if ((k >> l) & 1) f[l] = t[l];
+}
 #undef _mm512_maskz_loadu_ps
 #define _mm512_maskz_loadu_ps(k, p) jvq_emulated_maskz_loadu_ps((k), (p))
+#undef _mm512_maskz_loadu_epi32
+#define _mm512_maskz_loadu_epi32(k, p) jvq_emulated_maskz_loadu_epi32((k), (p))
+#undef _mm256_maskz_loadu_epi16
+#define _mm256_maskz_loadu_epi16(k, p) jvq_emulated_maskz_loadu_epi16((k), (p))
+#undef _mm_maskz_loadu_epi8
+#define _mm_maskz_loadu_epi8(k, p) jvq_emulated_maskz_loadu_epi8((k), (p))
+#undef _mm512_mask_storeu_ps
+#define _mm512_mask_storeu_ps(p, k, v) jvq_emulated_mask_storeu_ps((p), (k), (v))
+#undef _mm512_cvtepu8_epi32
+#define _mm512_cvtepu8_epi32(b) _mm512_cvtepu16_epi32(_mm256_cvtepu8_epi16(b))
 #elif defined(JVQ_AVX2) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
 #define JVQ_AVX512 1
 #endif

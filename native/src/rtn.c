@@ -129,42 +129,19 @@ static void rtn_ctl512_init(rtn_ctl512* ctl, int32_t bits) {
     }
 }
 
-/* 16 bytes widened to 16 int32 lanes (vpmovzxbd zmm: one shuffle uop; SIMDe 0.8.2 lacks it, so the
- * emulated build goes through 16-bit lanes, the same values). */
+/* 16 bytes widened to 16 int32 lanes (vpmovzxbd zmm: one shuffle uop). */
 static inline __m512i rtn_widen16(__m128i b) {
-#ifdef JVQ_EMULATE_AVX512
-    return _mm512_cvtepu16_epi32(_mm256_cvtepu8_epi16(b));
-#else
     return _mm512_cvtepu8_epi32(b);
-#endif
 }
 
-/* The first r (0..16) floats at p, the other lanes zero; never touches memory past p + r. SIMDe's
- * masked loads read the whole vector and mask afterwards, so the emulated build copies the r
- * values into NaN-filled space first: a mask that let one lane too many through would show. */
+/* The first r (0..16) floats at p, the other lanes zero; never touches memory past p + r. */
 static inline __m512 rtn_load_first_ps(const float* p, int r) {
-    __mmask16 m = (__mmask16)((1u << r) - 1u);
-#ifdef JVQ_EMULATE_AVX512
-    float buf[16];
-    for (int t = 0; t < 16; t++) buf[t] = NAN;
-    memcpy(buf, p, (size_t)r * sizeof(float));
-    return _mm512_maskz_loadu_ps(m, buf);
-#else
-    return _mm512_maskz_loadu_ps(m, p);
-#endif
+    return _mm512_maskz_loadu_ps((__mmask16)((1u << r) - 1u), p);
 }
 
-/* The first nb (0..16) bytes at p, the others zero; the same care (0xff filler when emulated). */
+/* The first nb (0..16) bytes at p, the others zero; never touches memory past p + nb. */
 static inline __m128i rtn_load_first_bytes(const uint8_t* p, int nb) {
-    __mmask16 m = (__mmask16)((1u << nb) - 1u);
-#ifdef JVQ_EMULATE_AVX512
-    uint8_t buf[16];
-    memset(buf, 0xff, sizeof buf);
-    memcpy(buf, p, (size_t)nb);
-    return _mm_maskz_mov_epi8(m, _mm_loadu_si128((const __m128i*)buf));
-#else
-    return _mm_maskz_loadu_epi8(m, p);
-#endif
+    return _mm_maskz_loadu_epi8((__mmask16)((1u << nb) - 1u), p);
 }
 
 /* The bytes holding 16 codes from p, in every 128-bit lane. Narrow codes (<= 3 bits: 16 of them
@@ -487,16 +464,9 @@ int32_t jvq_rtn_gemv(const uint8_t* codes, int32_t bits, int64_t group, int32_t 
 }
 
 #ifdef JVQ_AVX512
-/* The first r (0..16) lanes of v stored at p, nothing past p + r written (SIMDe's masked store
- * would read and rewrite the whole vector, so the emulated build copies). */
+/* The first r (0..16) lanes of v stored at p, nothing past p + r written. */
 static inline void rtn_store_first_ps(float* p, __m512 v, int r) {
-#ifdef JVQ_EMULATE_AVX512
-    float buf[16];
-    _mm512_storeu_ps(buf, v);
-    memcpy(p, buf, (size_t)r * sizeof(float));
-#else
     _mm512_mask_storeu_ps(p, (__mmask16)((1u << r) - 1u), v);
-#endif
 }
 
 /* Codes f .. f + n - 1 of one group dequantised into out, 16 a step with rtn_dot512's decode (the

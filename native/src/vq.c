@@ -439,33 +439,7 @@ static float vq_row_dot_grouped(const vq_layer* L, int64_t i, const float* x, in
     return vq_row_tail(L, x, cols, v, j, acc);
 }
 
-#ifdef JVQ_AVX512
-/* Masked loads of 16 flat indices / f16 values at p: lane l is p[l] where mask k has it, else 0;
- * k has no lane from n on, and nothing past p + n is read (masked-off lanes cannot fault). SIMDe's
- * masked loads read all 16 lanes and mask afterwards, which could run off the end of the arrays,
- * so the emulated build copies a short end (n < 16) through a buffer first. */
-static inline __m512i vq_masked_i32(const int32_t* p, int n, __mmask16 k) {
-#ifdef JVQ_EMULATE_AVX512
-    if (n < 16) {
-        int32_t t[16] = {0};
-        memcpy(t, p, (size_t)n * sizeof(int32_t));
-        return _mm512_maskz_mov_epi32(k, _mm512_loadu_si512(t));
-    }
-#endif
-    return _mm512_mask_loadu_epi32(_mm512_setzero_si512(), k, p);
-}
-
-static inline __m256i vq_masked_u16(const uint16_t* p, int n, __mmask16 k) {
-#ifdef JVQ_EMULATE_AVX512
-    if (n < 16) {
-        uint16_t t[16] = {0};
-        memcpy(t, p, (size_t)n * sizeof(uint16_t));
-        return _mm256_maskz_mov_epi16(k, _mm256_loadu_si256((const __m256i*)t));
-    }
-#endif
-    return _mm256_maskz_loadu_epi16(k, p);
-}
-#else
+#ifndef JVQ_AVX512
 /* Lane masks: the first n lanes set. */
 static const int32_t vq_first_lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 #endif
@@ -496,7 +470,7 @@ static inline float vq_row_sparse(const int32_t* flat_idx, const uint16_t* val, 
             int64_t left = nnz - p;
             int n = left < 16 ? (int)left : 16;
             __mmask16 in = (__mmask16)((1u << n) - 1u);
-            __m512i rel = _mm512_sub_epi32(vq_masked_i32(flat_idx + p, n, in), vlo);
+            __m512i rel = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(in, flat_idx + p), vlo);
             __mmask16 past = _mm512_mask_cmpge_epi32_mask(in, rel, vcols);
             __mmask16 take = _mm512_mask_cmpge_epi32_mask(in, rel, zero);
             if (past) {
@@ -504,7 +478,7 @@ static inline float vq_row_sparse(const int32_t* flat_idx, const uint16_t* val, 
                 take &= (__mmask16)((1u << n) - 1u);
             }
             __m512 xs = _mm512_maskz_mov_ps(take, _mm512_i32gather_ps(_mm512_maskz_mov_epi32(take, rel), x, 4));
-            __m512 s = _mm512_cvtph_ps(vq_masked_u16(val + p, n, take));
+            __m512 s = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(take, val + p));
             a = _mm512_fmadd_ps(s, xs, a);
             p += n;
             if (past || p >= nnz) break;
